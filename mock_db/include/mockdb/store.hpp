@@ -1,0 +1,80 @@
+// The mock database's data: thread-safe in-memory tables of JSON rows, and the evaluator that
+// runs a parsed Query against them. It counts the rows each query examines, so the cost of a
+// query shape (OFFSET paging versus keyset paging, say) shows up as a number a test can check.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <optional>
+#include <shared_mutex>
+#include <string>
+
+#include "mockdb/query.hpp"
+#include "mockdb/row.hpp"
+
+namespace mockdb {
+
+/// Thread-safe in-memory tables of rows, each table keyed by its rows' ids.
+///
+/// A table comes into existence with its first insert and stays (possibly empty) from then on.
+/// Rows go in and come out by value: the store never hands out references to its own rows.
+class Store {
+ public:
+  /// The outcome of select().
+  struct SelectResult {
+    /// Copies of the matching rows, in result order, after OFFSET and LIMIT.
+    Rows rows;
+    /// How many rows the evaluator examined to produce them.
+    std::uint64_t rows_scanned = 0;
+  };
+
+  /// Adds `row` to `table` (creating the table if needed) under the next id (1, 2, 3, ... per
+  /// table), which is also written into the row's "id" field, overriding any given there.
+  Id insert(const std::string& table, Row row);
+
+  /// A copy of the row with this id, or nullopt if there is none (or no such table).
+  std::optional<Row> find(const std::string& table, Id id) const;
+
+  /// Merges `fields` into the row with this id, replacing fields it already has. An "id" in
+  /// `fields` is ignored: a row's id never changes. Returns false if there is no such row.
+  bool update(const std::string& table, Id id, const Row& fields);
+
+  /// Removes the row with this id. Returns false if there is no such row.
+  bool erase(const std::string& table, Id id);
+
+  /// The number of rows in `table`; 0 for a table that does not exist.
+  std::size_t size(const std::string& table) const;
+
+  /// Runs `q` with `params` bound to its `$1`, `$2`, ... and returns copies of the rows.
+  ///
+  /// Throws boost::system::system_error with Errc::no_such_table if the table was never
+  /// written, or Errc::bad_parameter if a `$n` has no value or a LIMIT/OFFSET parameter is not
+  /// a non-negative integer.
+  ///
+  /// Comparisons: numbers compare numerically whatever their JSON kind, strings bytewise,
+  /// booleans with false < true; null (and a missing column) only equals null; values of
+  /// different kinds only satisfy `!=`. Without ORDER BY rows come in id order; ORDER BY sorts
+  /// stably (ties in id order), null being the smallest value.
+  ///
+  /// Cost: when the result is in id order (no ORDER BY, or ORDER BY id), conditions on `id`
+  /// narrow the scan to the id range they allow, and with a LIMIT the scan stops as soon as
+  /// OFFSET + LIMIT rows matched. With ORDER BY another column, every row is examined.
+  SelectResult select(const Query& q, const Params& params) const;
+
+  /// The sum of rows_scanned over every select() so far.
+  std::uint64_t total_rows_scanned() const noexcept;
+
+ private:
+  struct Table {
+    std::map<Id, Row> rows;
+    Id next_id = 1;
+  };
+
+  mutable std::shared_mutex mutex_;
+  std::map<std::string, Table, std::less<>> tables_;
+  mutable std::atomic<std::uint64_t> total_rows_scanned_{0};
+};
+
+}  // namespace mockdb

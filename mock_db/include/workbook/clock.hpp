@@ -1,0 +1,73 @@
+// The workbook's clock: real time in demos and benchmarks, virtual time in tests.
+//
+// Every timer in the workbook (the mock database's latency, a chapter's timeout,
+// a retry's backoff) runs on workbook::Clock. By default it is std::chrono's
+// steady clock. A test that creates a VirtualTime object switches the whole
+// process to virtual time: the clock stands still while handlers run and jumps
+// to the next timer's deadline whenever the event loop has nothing else to do,
+// so an hour of simulated database time passes in milliseconds and every
+// figure a test asserts on is the same on every run. The chapter code is the
+// same compiled code in both modes.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+
+namespace workbook {
+
+/// A steady clock whose "now" is real or virtual (see VirtualTime).
+struct Clock {
+  using duration = std::chrono::nanoseconds;
+  using rep = duration::rep;
+  using period = duration::period;
+  using time_point = std::chrono::time_point<Clock, duration>;
+  static constexpr bool is_steady = true;
+
+  /// The current time: std::chrono::steady_clock's, or the virtual time.
+  static time_point now() noexcept;
+};
+
+/// Asio wait traits for Clock: in virtual time the reactor must never sleep on
+/// a timer, because virtual deadlines pass only when the runner advances time.
+struct ClockWaitTraits {
+  static Clock::duration to_wait_duration(const Clock::duration& d) noexcept;
+  static Clock::duration to_wait_duration(const Clock::time_point& t) noexcept;
+};
+
+/// Milliseconds since time zero, for messages ("at t=12 ms").
+double to_ms(Clock::time_point t) noexcept;
+
+/// A duration in milliseconds, for messages ("took 30 ms").
+double to_ms(Clock::duration d) noexcept;
+
+/// Switches the process to virtual time for the lifetime of this object.
+///
+/// Time starts at zero. Only one VirtualTime may exist at a time, and the
+/// event loop must be driven by workbook::run_to_completion (or
+/// workbook::run_until_idle), which advances the clock when the loop is idle.
+class VirtualTime {
+ public:
+  VirtualTime();
+  ~VirtualTime();
+  VirtualTime(const VirtualTime&) = delete;
+  VirtualTime& operator=(const VirtualTime&) = delete;
+
+  /// True while a VirtualTime object exists.
+  static bool active() noexcept;
+
+  /// Moves virtual time forward to `t` (never backwards).
+  static void advance_to(Clock::time_point t) noexcept;
+
+  /// Moves virtual time forward by `d`.
+  static void advance_by(Clock::duration d) noexcept;
+};
+
+namespace detail {
+/// Forgets the earliest timer deadline seen so far (used by the runner).
+void reset_next_deadline() noexcept;
+/// The earliest timer deadline Asio reported since the last reset, or
+/// Clock::time_point::max() if no timer is pending.
+Clock::time_point next_deadline() noexcept;
+}  // namespace detail
+
+}  // namespace workbook

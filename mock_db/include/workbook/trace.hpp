@@ -1,0 +1,86 @@
+// A trace of database operations: what ran, on which key, from when to when,
+// and how it ended. The mock database writes one span per operation; tests
+// assert on the spans, and demos draw them as a timeline.
+#pragma once
+
+#include <cstdint>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "workbook/clock.hpp"
+
+namespace workbook {
+
+/// How an operation ended.
+enum class Outcome {
+  pending,    ///< Still in flight.
+  ok,         ///< Completed successfully.
+  failed,     ///< Completed with an error.
+  cancelled,  ///< Cancelled before it completed (operation_aborted).
+};
+
+/// A short word for an outcome: "pending", "ok", "failed", "cancelled".
+const char* to_string(Outcome o) noexcept;
+
+/// One traced operation.
+struct Span {
+  std::uint64_t id = 0;                  ///< Unique within its trace, in start order.
+  std::string operation;                 ///< "read", "query", "connect", or a label.
+  std::string key;                       ///< What it touched: "notes/42", the SQL text.
+  Clock::time_point start{};             ///< When it started.
+  std::optional<Clock::time_point> end;  ///< When it ended; empty while pending.
+  Outcome outcome = Outcome::pending;    ///< How it ended.
+  std::string detail;                    ///< The error message for failed spans.
+
+  /// end - start, or now - start while pending.
+  Clock::duration duration() const noexcept;
+};
+
+/// A thread-safe, append-only list of spans.
+///
+/// Every live trace is known to the harness, so that a run that never completes
+/// or a watchdog that fires can say which operations were still pending.
+class Trace {
+ public:
+  /// `name` says whose trace this is in reports ("mock database").
+  explicit Trace(std::string name = "trace");
+  ~Trace();
+  Trace(const Trace&) = delete;
+  Trace& operator=(const Trace&) = delete;
+
+  /// Opens a span that starts now; returns its id.
+  std::uint64_t begin(std::string operation, std::string key);
+
+  /// Closes span `id` now with `outcome` and an optional detail text.
+  void end(std::uint64_t id, Outcome outcome, std::string detail = {});
+
+  /// A copy of every span, in start order.
+  std::vector<Span> spans() const;
+
+  /// A copy of the spans still pending.
+  std::vector<Span> pending() const;
+
+  /// Removes every span.
+  void clear();
+
+  /// Stops (false) or resumes (true) recording; begin() returns 0 when stopped.
+  void set_enabled(bool enabled) noexcept;
+
+  /// This trace's name.
+  const std::string& name() const noexcept { return name_; }
+
+  /// One line per pending span of every live trace ("read notes/42, pending
+  /// since t=3 ms"), or "none" if nothing is pending.
+  static std::string describe_all_pending();
+
+ private:
+  std::string name_;
+  mutable std::mutex mutex_;
+  std::vector<Span> spans_;
+  std::uint64_t next_id_ = 1;
+  bool enabled_ = true;
+};
+
+}  // namespace workbook

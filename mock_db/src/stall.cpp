@@ -1,0 +1,108 @@
+// Handler timing for the stall detector (see stall.hpp).
+#include "workbook/stall.hpp"
+
+#include <cstdio>
+#include <mutex>
+
+namespace workbook {
+
+namespace detail {
+
+struct StallState {
+  explicit StallState(std::chrono::nanoseconds b) : budget(b) {}
+  const std::chrono::nanoseconds budget;
+  mutable std::mutex mutex;
+  StallDetector::Stall longest;
+  std::size_t handlers = 0;
+  std::size_t over_budget = 0;
+  // The handler running now, for the watchdog's report.
+  const std::string* running_label = nullptr;
+  std::chrono::steady_clock::time_point running_since{};
+};
+
+namespace {
+// Handlers may run other handlers inline (dispatch); only the outermost run
+// holds the thread from the loop's point of view.
+thread_local int depth = 0;
+}  // namespace
+
+HandlerScope::HandlerScope(StallState* state, const std::string* label) noexcept
+    : state_(state), label_(label), outermost_(depth++ == 0) {
+  if (!outermost_) return;
+  start_ = std::chrono::steady_clock::now();
+  std::lock_guard lock(state_->mutex);
+  state_->running_label = label_;
+  state_->running_since = start_;
+}
+
+HandlerScope::~HandlerScope() {
+  --depth;
+  if (!outermost_) return;
+  const auto took = std::chrono::steady_clock::now() - start_;
+  std::lock_guard lock(state_->mutex);
+  state_->running_label = nullptr;
+  ++state_->handlers;
+  if (took > state_->budget) ++state_->over_budget;
+  if (took > state_->longest.duration) state_->longest = {*label_, took};
+}
+
+}  // namespace detail
+
+namespace {
+double ms(std::chrono::nanoseconds d) {
+  return std::chrono::duration<double, std::milli>(d).count();
+}
+}  // namespace
+
+StallDetector::StallDetector(std::chrono::nanoseconds budget)
+    : state_(std::make_shared<detail::StallState>(budget)) {}
+
+StallDetector::Stall StallDetector::longest() const {
+  std::lock_guard lock(state_->mutex);
+  return state_->longest;
+}
+
+std::size_t StallDetector::handlers() const {
+  std::lock_guard lock(state_->mutex);
+  return state_->handlers;
+}
+
+std::size_t StallDetector::over_budget() const {
+  std::lock_guard lock(state_->mutex);
+  return state_->over_budget;
+}
+
+std::chrono::nanoseconds StallDetector::budget() const noexcept { return state_->budget; }
+
+bool StallDetector::stalled() const { return over_budget() > 0; }
+
+std::string StallDetector::report() const {
+  std::lock_guard lock(state_->mutex);
+  char text[512];
+  if (state_->over_budget > 0) {
+    std::snprintf(text, sizeof text,
+                  "event loop stalled for %.0f ms in handler '%s' (budget %.0f ms); %zu of %zu "
+                  "handler runs exceeded the budget",
+                  ms(state_->longest.duration), state_->longest.label.c_str(), ms(state_->budget),
+                  state_->over_budget, state_->handlers);
+  } else {
+    std::snprintf(text, sizeof text,
+                  "longest handler run %.2f ms in '%s' (budget %.0f ms); %zu handler runs",
+                  ms(state_->longest.duration),
+                  state_->longest.label.empty() ? "-" : state_->longest.label.c_str(),
+                  ms(state_->budget), state_->handlers);
+  }
+  return text;
+}
+
+std::string StallDetector::describe_running() const {
+  std::lock_guard lock(state_->mutex);
+  if (state_->running_label == nullptr) return "no handler is running";
+  char text[384];
+  std::snprintf(text, sizeof text, "handler '%s', running for %.0f ms",
+                state_->running_label->c_str(),
+                ms(std::chrono::steady_clock::now() - state_->running_since));
+  return text;
+}
+
+}  // namespace workbook

@@ -1,0 +1,105 @@
+// Spans of database operations, and the registry of live traces that lets a
+// stuck run say what was still pending.
+#include "workbook/trace.hpp"
+
+#include <algorithm>
+#include <cstdio>
+
+namespace workbook {
+namespace {
+
+std::mutex registry_mutex;
+std::vector<const Trace*>& registry() {
+  static std::vector<const Trace*> traces;
+  return traces;
+}
+
+}  // namespace
+
+const char* to_string(Outcome o) noexcept {
+  switch (o) {
+    case Outcome::pending:
+      return "pending";
+    case Outcome::ok:
+      return "ok";
+    case Outcome::failed:
+      return "failed";
+    case Outcome::cancelled:
+      return "cancelled";
+  }
+  return "unknown";
+}
+
+Clock::duration Span::duration() const noexcept { return end.value_or(Clock::now()) - start; }
+
+Trace::Trace(std::string name) : name_(std::move(name)) {
+  std::lock_guard lock(registry_mutex);
+  registry().push_back(this);
+}
+
+Trace::~Trace() {
+  std::lock_guard lock(registry_mutex);
+  std::erase(registry(), this);
+}
+
+std::uint64_t Trace::begin(std::string operation, std::string key) {
+  const auto now = Clock::now();
+  std::lock_guard lock(mutex_);
+  if (!enabled_) return 0;
+  const std::uint64_t id = next_id_++;
+  spans_.push_back(
+      Span{id, std::move(operation), std::move(key), now, std::nullopt, Outcome::pending, {}});
+  return id;
+}
+
+void Trace::end(std::uint64_t id, Outcome outcome, std::string detail) {
+  if (id == 0) return;
+  const auto now = Clock::now();
+  std::lock_guard lock(mutex_);
+  // Ids grow with position, so the span is found by binary search.
+  auto it = std::lower_bound(spans_.begin(), spans_.end(), id,
+                             [](const Span& s, std::uint64_t v) { return s.id < v; });
+  if (it == spans_.end() || it->id != id) return;
+  it->end = now;
+  it->outcome = outcome;
+  it->detail = std::move(detail);
+}
+
+std::vector<Span> Trace::spans() const {
+  std::lock_guard lock(mutex_);
+  return spans_;
+}
+
+std::vector<Span> Trace::pending() const {
+  std::lock_guard lock(mutex_);
+  std::vector<Span> open;
+  for (const Span& s : spans_) {
+    if (s.outcome == Outcome::pending) open.push_back(s);
+  }
+  return open;
+}
+
+void Trace::clear() {
+  std::lock_guard lock(mutex_);
+  spans_.clear();
+}
+
+void Trace::set_enabled(bool enabled) noexcept {
+  std::lock_guard lock(mutex_);
+  enabled_ = enabled;
+}
+
+std::string Trace::describe_all_pending() {
+  std::string out;
+  std::lock_guard lock(registry_mutex);
+  for (const Trace* trace : registry()) {
+    for (const Span& s : trace->pending()) {
+      char since[64];
+      std::snprintf(since, sizeof since, ", pending since t=%.1f ms", to_ms(s.start));
+      out += "  " + s.operation + " " + s.key + since + " (" + trace->name() + ")\n";
+    }
+  }
+  return out.empty() ? "  none\n" : out;
+}
+
+}  // namespace workbook

@@ -1,0 +1,47 @@
+// The watchdog thread (see watchdog.hpp).
+#include "workbook/watchdog.hpp"
+
+#include <cstdio>
+#include <cstdlib>
+
+#include "workbook/stall.hpp"
+#include "workbook/trace.hpp"
+
+namespace workbook {
+
+Watchdog::Watchdog(std::chrono::milliseconds budget, std::string what,
+                   const StallDetector* detector)
+    : budget_(budget), what_(std::move(what)), detector_(detector), thread_([this] { watch(); }) {}
+
+Watchdog::~Watchdog() {
+  {
+    std::lock_guard lock(mutex_);
+    done_ = true;
+  }
+  done_cv_.notify_one();
+  thread_.join();
+}
+
+std::string Watchdog::report() const {
+  std::string text = "deadlock: " + what_ + " did not complete within " +
+                     std::to_string(budget_.count()) +
+                     " ms of real time; a thread is blocked and nothing can run on it.\n";
+  if (detector_ != nullptr) {
+    text += "The event-loop thread is inside " + detector_->describe_running() + ".\n";
+  }
+  text += "Pending database operations:\n" + Trace::describe_all_pending();
+  return text;
+}
+
+void Watchdog::watch() {
+  std::unique_lock lock(mutex_);
+  if (done_cv_.wait_for(lock, budget_, [this] { return done_; })) return;
+  const std::string text = report();
+  std::fputs(text.c_str(), stderr);
+  std::fflush(stderr);
+  std::fflush(stdout);
+  // The blocked thread can never be woken; end the process with the report.
+  std::_Exit(kDeadlockExitCode);
+}
+
+}  // namespace workbook

@@ -1,0 +1,115 @@
+// The runner reports a coroutine that can never complete instead of hanging;
+// the watchdog ends a blocked process with a deadlock report; work offloaded
+// to a BlockingPool is waited for in virtual time.
+#include "workbook/run.hpp"
+
+#include <gtest/gtest.h>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <chrono>
+#include <future>
+#include <stdexcept>
+#include <thread>
+
+#include "workbook/offload.hpp"
+#include "workbook/timer.hpp"
+#include "workbook/trace.hpp"
+#include "workbook/watchdog.hpp"
+
+namespace asio = boost::asio;
+using namespace std::chrono_literals;
+using testing::HasSubstr;
+using workbook::Clock;
+
+namespace {
+
+TEST(RunToCompletion, ReturnsTheResult) {
+  workbook::VirtualTime time;
+  asio::io_context ctx;
+  auto answer = []() -> asio::awaitable<int> {
+    co_await workbook::sleep_for(10ms);
+    co_return 42;
+  };
+  EXPECT_EQ(workbook::run_to_completion(ctx, answer()), 42);
+}
+
+TEST(RunToCompletion, RethrowsTheCoroutinesException) {
+  workbook::VirtualTime time;
+  asio::io_context ctx;
+  auto failing = []() -> asio::awaitable<void> {
+    co_await workbook::sleep_for(1ms);
+    throw std::runtime_error("saving note 7: connection reset");
+  };
+  EXPECT_THROW(workbook::run_to_completion(ctx, failing()), std::runtime_error);
+}
+
+TEST(RunToCompletion, ReportsACoroutineThatCanNeverComplete) {
+  workbook::VirtualTime time;
+  asio::io_context ctx;
+  workbook::Trace trace("test trace");
+  trace.begin("read", "notes/9");
+  auto stuck = [&]() -> asio::awaitable<void> {
+    workbook::Timer forever(co_await asio::this_coro::executor, Clock::time_point::max());
+    co_await forever.async_wait(asio::use_awaitable);
+  };
+  try {
+    workbook::run_to_completion(ctx, stuck(), "the stuck request");
+    FAIL() << "expected NeverCompleted";
+  } catch (const workbook::NeverCompleted& e) {
+    EXPECT_THAT(e.what(), HasSubstr("never completed: the stuck request was still waiting"));
+    EXPECT_THAT(e.what(), HasSubstr("read notes/9, pending since t=0.0 ms (test trace)"));
+  }
+}
+
+TEST(RunToCompletion, WaitsForBlockingPoolWorkBeforeMovingVirtualTime) {
+  workbook::VirtualTime time;
+  asio::io_context ctx;
+  workbook::BlockingPool pool(1);
+  auto job = [&]() -> asio::awaitable<Clock::time_point> {
+    co_await workbook::offload(pool.get_executor(), [] { std::this_thread::sleep_for(20ms); });
+    co_return Clock::now();
+  };
+  auto timer = []() -> asio::awaitable<Clock::time_point> {
+    co_await workbook::sleep_for(5ms);
+    co_return Clock::now();
+  };
+  auto both = [&]() -> asio::awaitable<std::pair<Clock::time_point, Clock::time_point>> {
+    auto ex = co_await asio::this_coro::executor;
+    auto a = asio::co_spawn(ex, job(), asio::use_awaitable);
+    auto b = asio::co_spawn(ex, timer(), asio::use_awaitable);
+    const auto job_done = co_await std::move(a);
+    co_return std::pair{job_done, co_await std::move(b)};
+  };
+  const auto [job_done, timer_done] = workbook::run_to_completion(ctx, both());
+  // The blocking job finished before virtual time moved at all, on every run.
+  EXPECT_EQ(job_done, Clock::time_point{});
+  EXPECT_EQ(timer_done, Clock::time_point{} + 5ms);
+}
+
+TEST(Watchdog, ReportIsReadable) {
+  workbook::Watchdog dog(10s, "2 requests through a pool of 1");
+  EXPECT_THAT(dog.report(),
+              HasSubstr("deadlock: 2 requests through a pool of 1 did not complete within "
+                        "10000 ms of real time"));
+}
+
+TEST(WatchdogDeathTest, EndsABlockedProcessWithTheReport) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  EXPECT_EXIT(
+      {
+        workbook::Watchdog dog(100ms, "a future awaited on the loop thread");
+        std::promise<int> never;
+        never.get_future().get();  // blocks for good
+      },
+      testing::ExitedWithCode(workbook::kDeadlockExitCode),
+      "deadlock: a future awaited on the loop thread did not complete within 100 ms");
+}
+
+TEST(Watchdog, StaysQuietWhenTheScopeEndsInTime) {
+  workbook::Watchdog dog(10s, "quick work");
+  SUCCEED();
+}
+
+}  // namespace
