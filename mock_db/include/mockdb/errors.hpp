@@ -37,5 +37,7 @@ bool is_transient(const boost::system::error_code& ec) noexcept;
 
 }  // namespace mockdb
 
+/// \cond
 template <>
 struct boost::system::is_error_code_enum<mockdb::Errc> : std::true_type {};
+/// \endcond

@@ -110,6 +110,7 @@ class MockDatabase final : public DatabaseService {
   /// A count for hang_next() and fail_next(): every matching operation, for good.
   static constexpr std::size_t kForever = std::numeric_limits<std::size_t>::max();
 
+  /// An empty database configured by `config`.
   explicit MockDatabase(MockConfig config = {});
   ~MockDatabase() override;
   MockDatabase(const MockDatabase&) = delete;

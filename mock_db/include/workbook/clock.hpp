@@ -17,11 +17,11 @@ namespace workbook {
 
 /// A steady clock whose "now" is real or virtual (see VirtualTime).
 struct Clock {
-  using duration = std::chrono::nanoseconds;
-  using rep = duration::rep;
-  using period = duration::period;
-  using time_point = std::chrono::time_point<Clock, duration>;
-  static constexpr bool is_steady = true;
+  using duration = std::chrono::nanoseconds;                    ///< Nanoseconds.
+  using rep = duration::rep;                                    ///< The tick count type.
+  using period = duration::period;                              ///< std::nano.
+  using time_point = std::chrono::time_point<Clock, duration>;  ///< A point in workbook time.
+  static constexpr bool is_steady = true;                       ///< Never goes backwards.
 
   /// The current time: std::chrono::steady_clock's, or the virtual time.
   static time_point now() noexcept;
@@ -30,7 +30,10 @@ struct Clock {
 /// Asio wait traits for Clock: in virtual time the reactor must never sleep on
 /// a timer, because virtual deadlines pass only when the runner advances time.
 struct ClockWaitTraits {
+  /// How long Asio may sleep for a timer due in `d`: `d` in real time; zero
+  /// in virtual time, where the deadline is noted for the runner instead.
   static Clock::duration to_wait_duration(const Clock::duration& d) noexcept;
+  /// The same for a timer due at `t`.
   static Clock::duration to_wait_duration(const Clock::time_point& t) noexcept;
 };
 

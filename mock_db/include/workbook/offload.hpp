@@ -6,6 +6,8 @@
 // offload() runs a function there and resumes the caller on its own executor.
 #pragma once
 
+#include "workbook/detail/executor_properties.hpp"
+
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/thread_pool.hpp>
@@ -28,8 +30,10 @@ std::size_t pending_external_jobs() noexcept;
 template <typename Inner>
 class CountingExecutor {
  public:
+  /// Wraps `inner`.
   explicit CountingExecutor(Inner inner) noexcept : inner_(std::move(inner)) {}
 
+  /// Submits `f` to the wrapped executor (the executor concept's one operation).
   template <typename Function>
   void execute(Function&& f) const {
     detail::begin_external_job();
@@ -41,19 +45,20 @@ class CountingExecutor {
     });
   }
 
-  template <typename Property>
-  requires boost::asio::can_query<const Inner&, Property>::value decltype(auto) query(
-      const Property& p) const {
+  /// Queries a property (context, blocking, ...) of the wrapped executor.
+  template <detail::QueryableOn<Inner> Property>
+  decltype(auto) query(const Property& p) const {
     return boost::asio::query(inner_, p);
   }
 
-  template <typename Property>
-  requires boost::asio::can_require<const Inner&, Property>::value auto require(
-      const Property& p) const {
+  /// The same wrapper around the wrapped executor with property `p` required.
+  template <detail::RequirableOn<Inner> Property>
+  auto require(const Property& p) const {
     using Required = std::decay_t<decltype(boost::asio::require(inner_, p))>;
     return CountingExecutor<Required>(boost::asio::require(inner_, p));
   }
 
+  /// Equal when they wrap equal executors (and report to the same place).
   friend bool operator==(const CountingExecutor& a, const CountingExecutor& b) noexcept {
     return a.inner_ == b.inner_;
   }
@@ -68,6 +73,7 @@ class BlockingPool {
   /// The executor that submits work to this pool.
   using executor_type = CountingExecutor<boost::asio::thread_pool::executor_type>;
 
+  /// Starts `threads` threads.
   explicit BlockingPool(std::size_t threads = 2) : pool_(threads) {}
 
   /// Submit work here (co_spawn, post, offload).

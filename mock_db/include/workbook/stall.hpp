@@ -5,11 +5,13 @@
 // Spawn coroutines on an executor wrapped by StallDetector::wrap(); every time
 // one of them is resumed, the detector measures, in real time, how long it ran
 // before it suspended again, and keeps the longest with the coroutine's label.
+// Time the thread spent preempted by the operating system (waiting for a CPU)
+// is not counted: only time the handler itself kept the thread.
 #pragma once
 
+#include "workbook/detail/executor_properties.hpp"
+
 #include <boost/asio/execution.hpp>
-#include <boost/asio/query.hpp>
-#include <boost/asio/require.hpp>
 #include <chrono>
 #include <cstddef>
 #include <memory>
@@ -34,6 +36,7 @@ class HandlerScope {
   const std::string* label_;
   bool outermost_;
   std::chrono::steady_clock::time_point start_;
+  std::chrono::nanoseconds waited_{};
 };
 }  // namespace detail
 
@@ -42,10 +45,12 @@ class HandlerScope {
 template <typename Inner>
 class TimedExecutor {
  public:
+  /// Wraps `inner`; made by StallDetector::wrap().
   TimedExecutor(Inner inner, std::shared_ptr<detail::StallState> state,
                 std::shared_ptr<const std::string> label) noexcept
       : inner_(std::move(inner)), state_(std::move(state)), label_(std::move(label)) {}
 
+  /// Submits `f` to the wrapped executor (the executor concept's one operation).
   template <typename Function>
   void execute(Function&& f) const {
     inner_.execute([state = state_, label = label_, f = std::forward<Function>(f)]() mutable {
@@ -54,19 +59,20 @@ class TimedExecutor {
     });
   }
 
-  template <typename Property>
-  requires boost::asio::can_query<const Inner&, Property>::value decltype(auto) query(
-      const Property& p) const {
+  /// Queries a property (context, blocking, ...) of the wrapped executor.
+  template <detail::QueryableOn<Inner> Property>
+  decltype(auto) query(const Property& p) const {
     return boost::asio::query(inner_, p);
   }
 
-  template <typename Property>
-  requires boost::asio::can_require<const Inner&, Property>::value auto require(
-      const Property& p) const {
+  /// The same wrapper around the wrapped executor with property `p` required.
+  template <detail::RequirableOn<Inner> Property>
+  auto require(const Property& p) const {
     using Required = std::decay_t<decltype(boost::asio::require(inner_, p))>;
     return TimedExecutor<Required>(boost::asio::require(inner_, p), state_, label_);
   }
 
+  /// Equal when they wrap equal executors (and report to the same place).
   friend bool operator==(const TimedExecutor& a, const TimedExecutor& b) noexcept {
     return a.inner_ == b.inner_ && a.state_ == b.state_ && a.label_ == b.label_;
   }
