@@ -9,9 +9,9 @@
 // a concurrent fan-out (1,000 coroutines joined with a parallel group).
 // mock/latency_1ms measures timer fidelity: a read with 1 ms of simulated
 // latency, in real time, reported as median and p99.
-#include "mockdb/mock_database.hpp"
-
 #include <benchmark/benchmark.h>
+
+#include <algorithm>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/deferred.hpp>
 #include <boost/asio/detached.hpp>
@@ -21,12 +21,12 @@
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/json.hpp>
-
-#include <algorithm>
 #include <chrono>
 #include <optional>
 #include <unordered_map>
 #include <vector>
+
+#include "mockdb/mock_database.hpp"
 
 namespace asio = boost::asio;
 using namespace std::chrono_literals;
@@ -62,9 +62,12 @@ void fill(asio::io_context&, RawTable& table) {
 }
 
 void fill(asio::io_context& ctx, MockTable& table) {
-  asio::co_spawn(ctx, [&table]() -> asio::awaitable<void> {
-    for (int i = 1; i <= kRows; ++i) co_await table.db.create("notes", sample_row(i));
-  }, asio::detached);
+  asio::co_spawn(
+      ctx,
+      [&table]() -> asio::awaitable<void> {
+        for (int i = 1; i <= kRows; ++i) co_await table.db.create("notes", sample_row(i));
+      },
+      asio::detached);
   ctx.run();
   ctx.restart();
 }
@@ -76,19 +79,22 @@ void sequential(benchmark::State& state) {
   fill(ctx, table);
   std::int64_t found = 0;
   for (auto _ : state) {
-    asio::co_spawn(ctx, [&]() -> asio::awaitable<void> {
-      for (int i = 0; i < kBatch; ++i) {
-        if (co_await table.read(i % kRows + 1)) ++found;
-      }
-    }, asio::detached);
+    asio::co_spawn(
+        ctx,
+        [&]() -> asio::awaitable<void> {
+          for (int i = 0; i < kBatch; ++i) {
+            if (co_await table.read(i % kRows + 1)) ++found;
+          }
+        },
+        asio::detached);
     ctx.run();
     ctx.restart();
   }
   state.SetItemsProcessed(state.iterations() * kBatch);
   state.counters["rows_found"] = static_cast<double>(found);
-  state.counters["ns_per_read"] = benchmark::Counter(
-      static_cast<double>(state.iterations() * kBatch),
-      benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
+  state.counters["ns_per_read"] =
+      benchmark::Counter(static_cast<double>(state.iterations() * kBatch),
+                         benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
 }
 
 template <typename Table>
@@ -116,24 +122,27 @@ void fan_out(benchmark::State& state) {
   }
   state.SetItemsProcessed(state.iterations() * kBatch);
   state.counters["rows_found"] = static_cast<double>(found);
-  state.counters["ns_per_read"] = benchmark::Counter(
-      static_cast<double>(state.iterations() * kBatch),
-      benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
+  state.counters["ns_per_read"] =
+      benchmark::Counter(static_cast<double>(state.iterations() * kBatch),
+                         benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
 }
 
 void latency_1ms(benchmark::State& state) {
   asio::io_context ctx(1);
-  mockdb::MockDatabase db{mockdb::MockConfig{.operation_latency = mockdb::Latency::fixed(1ms),
-                                             .trace = false}};
+  mockdb::MockDatabase db{
+      mockdb::MockConfig{.operation_latency = mockdb::Latency::fixed(1ms), .trace = false}};
   std::vector<double> took_ms;
   for (auto _ : state) {
-    asio::co_spawn(ctx, [&]() -> asio::awaitable<void> {
-      const auto start = std::chrono::steady_clock::now();
-      co_await db.read("notes", 1);
-      took_ms.push_back(
-          std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
-              .count());
-    }, asio::detached);
+    asio::co_spawn(
+        ctx,
+        [&]() -> asio::awaitable<void> {
+          const auto start = std::chrono::steady_clock::now();
+          co_await db.read("notes", 1);
+          took_ms.push_back(
+              std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
+                  .count());
+        },
+        asio::detached);
     ctx.run();
     ctx.restart();
   }

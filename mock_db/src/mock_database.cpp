@@ -82,6 +82,7 @@ struct Plan {
   Clock::duration latency{};
   std::optional<boost::system::error_code> error;
   bool hang = false;
+  bool holds_connection = false;  // a direct operation's own connection
 };
 
 struct Engine {
@@ -103,42 +104,32 @@ struct Engine {
   std::optional<std::pair<Clock::time_point, Clock::time_point>> outage;
   Stats stats;
 
-  Plan plan(OpKind kind) {
-    std::lock_guard lock(mutex);
-    Plan p;
-    p.latency = latency[static_cast<std::size_t>(kind)].sample(rng);
-    const auto now = Clock::now();
-    if (outage && now >= outage->first && now < outage->second) {
-      p.error = make_error_code(Errc::unavailable);
-      return p;
-    }
-    for (FaultRule& rule : rules) {
-      if (rule.remaining == 0 || (rule.only && *rule.only != kind)) continue;
-      if (rule.type == FaultRule::Type::fail_randomly) {
-        if (static_cast<double>(rng() >> 11) * 0x1.0p-53 >= rule.probability) continue;
-      } else if (rule.remaining != MockDatabase::kForever) {
-        --rule.remaining;
-      }
-      if (rule.type == FaultRule::Type::hang) {
-        p.hang = true;
-      } else {
-        p.error = rule.error;
-      }
-      break;
-    }
-    return p;
-  }
-
-  void started(OpKind kind) {
+  // Starts an operation: counts it, decides its fate (latency, fault), and
+  // takes a connection for it if it needs one of its own. One lock, because
+  // this runs for every operation.
+  Plan start(OpKind kind, bool own_connection) {
     std::lock_guard lock(mutex);
     for (OpStats* s : {&stats.by_kind[static_cast<std::size_t>(kind)], &stats.total}) {
       ++s->started;
       s->max_in_flight = std::max(s->max_in_flight, ++s->in_flight);
     }
+    Plan p;
+    p.latency = latency[static_cast<std::size_t>(kind)].sample(rng);
+    p.error = planned_fault(kind, p.hang);
+    if (own_connection && !p.error && !p.hang) {
+      if (open_connection_locked()) {
+        p.holds_connection = true;
+      } else {
+        p.error = make_error_code(Errc::too_many_connections);
+      }
+    }
+    return p;
   }
 
-  void ended(OpKind kind, workbook::Outcome outcome) {
+  // Ends an operation started with start().
+  void finish(OpKind kind, workbook::Outcome outcome, bool holds_connection) {
     std::lock_guard lock(mutex);
+    if (holds_connection) --stats.open_connections;
     for (OpStats* s : {&stats.by_kind[static_cast<std::size_t>(kind)], &stats.total}) {
       --s->in_flight;
       switch (outcome) {
@@ -154,9 +145,36 @@ struct Engine {
     }
   }
 
+  // The fault an operation of `kind` starting now meets, if any (or sets
+  // `hang`). Requires the lock.
+  std::optional<boost::system::error_code> planned_fault(OpKind kind, bool& hang) {
+    if (outage) {
+      const auto now = Clock::now();
+      if (now >= outage->first && now < outage->second) return make_error_code(Errc::unavailable);
+    }
+    for (FaultRule& rule : rules) {
+      if (rule.remaining == 0 || (rule.only && *rule.only != kind)) continue;
+      if (rule.type == FaultRule::Type::fail_randomly) {
+        if (static_cast<double>(rng() >> 11) * 0x1.0p-53 >= rule.probability) continue;
+      } else if (rule.remaining != MockDatabase::kForever) {
+        --rule.remaining;
+      }
+      if (rule.type == FaultRule::Type::hang) {
+        hang = true;
+        return std::nullopt;
+      }
+      return rule.error;
+    }
+    return std::nullopt;
+  }
+
   // Takes a place under the connection limit, or says why not.
   bool open_connection() {
     std::lock_guard lock(mutex);
+    return open_connection_locked();
+  }
+
+  bool open_connection_locked() {
     const std::size_t limit = config.max_connections;
     if (limit != 0 && stats.open_connections >= limit) return false;
     stats.max_open_connections = std::max(stats.max_open_connections, ++stats.open_connections);
@@ -174,42 +192,26 @@ struct Engine {
   auto run(OpKind kind, std::string key, bool own_connection, Body body)
       -> asio::awaitable<decltype(body())> {
     const std::uint64_t span = trace.begin(to_string(kind), std::move(key));
-    started(kind);
+    const Plan p = start(kind, own_connection);
     workbook::Outcome outcome = workbook::Outcome::failed;
     std::string detail;
     std::exception_ptr error;
-    // A direct operation holds a connection of its own while it runs.
-    struct ConnectionSlot {
-      Engine* engine = nullptr;
-      ~ConnectionSlot() {
-        if (engine != nullptr) engine->close_connection();
-      }
-    } slot;
     try {
-      Plan p = plan(kind);
-      if (own_connection && !p.error) {
-        if (open_connection()) {
-          slot.engine = this;
-        } else {
-          p = Plan{{}, make_error_code(Errc::too_many_connections), false};
-        }
-      }
-      const auto ex = co_await asio::this_coro::executor;
       if (p.hang) {
-        workbook::Timer never(ex, Clock::time_point::max());
+        workbook::Timer never(co_await asio::this_coro::executor, Clock::time_point::max());
         co_await never.async_wait(asio::use_awaitable);
       } else if (p.latency > Clock::duration::zero()) {
-        workbook::Timer timer(ex, p.latency);
+        workbook::Timer timer(co_await asio::this_coro::executor, p.latency);
         co_await timer.async_wait(asio::use_awaitable);
       } else {
-        co_await asio::post(ex, asio::use_awaitable);
+        // Even an instant operation completes asynchronously, as a real one would.
+        co_await asio::post(asio::use_awaitable);
       }
       if (p.error) throw boost::system::system_error(*p.error);
       auto result = body();
-      outcome = workbook::Outcome::ok;
-      trace.end(span, outcome);
-      ended(kind, outcome);
-      co_return result;
+      trace.end(span, workbook::Outcome::ok);
+      finish(kind, workbook::Outcome::ok, p.holds_connection);
+      co_return std::move(result);
     } catch (const boost::system::system_error& e) {
       outcome = e.code() == asio::error::operation_aborted ? workbook::Outcome::cancelled
                                                            : workbook::Outcome::failed;
@@ -220,7 +222,7 @@ struct Engine {
       error = std::current_exception();
     }
     trace.end(span, outcome, detail);
-    ended(kind, outcome);
+    finish(kind, outcome, p.holds_connection);
     std::rethrow_exception(error);
   }
 };
@@ -229,7 +231,10 @@ struct Engine {
 
 namespace {
 
-std::string row_key(const std::string& table, Id id) { return table + "/" + std::to_string(id); }
+// The key a span shows ("notes/42"); not built when nobody records it.
+std::string row_key(const detail::Engine& engine, const std::string& table, Id id) {
+  return engine.trace.enabled() ? table + "/" + std::to_string(id) : std::string();
+}
 
 // The operations shared by a connection and by the database itself; they
 // differ only in whether each operation opens a connection of its own.
@@ -240,26 +245,26 @@ class Operations : public Base {
       : engine_(std::move(engine)), own_connection_(own_connection) {}
 
   asio::awaitable<Id> create(std::string table, Row row) override {
-    return engine_->run(OpKind::create, table, own_connection_,
-                        [e = engine_, table, row = std::move(row)]() mutable {
+    return engine_->run(OpKind::create, engine_->trace.enabled() ? table : std::string(),
+                        own_connection_, [e = engine_, table, row = std::move(row)]() mutable {
                           return e->store.insert(table, std::move(row));
                         });
   }
 
   asio::awaitable<std::optional<Row>> read(std::string table, Id id) override {
-    return engine_->run(OpKind::read, row_key(table, id), own_connection_,
+    return engine_->run(OpKind::read, row_key(*engine_, table, id), own_connection_,
                         [e = engine_, table, id] { return e->store.find(table, id); });
   }
 
   asio::awaitable<bool> update(std::string table, Id id, Row fields) override {
-    return engine_->run(OpKind::update, row_key(table, id), own_connection_,
+    return engine_->run(OpKind::update, row_key(*engine_, table, id), own_connection_,
                         [e = engine_, table, id, fields = std::move(fields)] {
                           return e->store.update(table, id, fields);
                         });
   }
 
   asio::awaitable<bool> remove(std::string table, Id id) override {
-    return engine_->run(OpKind::remove, row_key(table, id), own_connection_,
+    return engine_->run(OpKind::remove, row_key(*engine_, table, id), own_connection_,
                         [e = engine_, table, id] { return e->store.erase(table, id); });
   }
 

@@ -1,12 +1,12 @@
 // Handler timing for the stall detector (see stall.hpp).
 #include "workbook/stall.hpp"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <cstdio>
 #include <cstdlib>
 #include <mutex>
-
-#include <fcntl.h>
-#include <unistd.h>
 
 namespace workbook {
 

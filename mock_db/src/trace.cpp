@@ -43,9 +43,9 @@ Trace::~Trace() {
 }
 
 std::uint64_t Trace::begin(std::string operation, std::string key) {
+  if (!enabled()) return 0;
   const auto now = Clock::now();
   std::lock_guard lock(mutex_);
-  if (!enabled_) return 0;
   const std::uint64_t id = next_id_++;
   spans_.push_back(
       Span{id, std::move(operation), std::move(key), now, std::nullopt, Outcome::pending, {}});
@@ -84,10 +84,7 @@ void Trace::clear() {
   spans_.clear();
 }
 
-void Trace::set_enabled(bool enabled) noexcept {
-  std::lock_guard lock(mutex_);
-  enabled_ = enabled;
-}
+void Trace::set_enabled(bool enabled) noexcept { enabled_.store(enabled); }
 
 std::string Trace::describe_all_pending() {
   std::string out;

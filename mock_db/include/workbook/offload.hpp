@@ -6,8 +6,6 @@
 // offload() runs a function there and resumes the caller on its own executor.
 #pragma once
 
-#include "workbook/detail/executor_properties.hpp"
-
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/thread_pool.hpp>
@@ -15,6 +13,8 @@
 #include <cstddef>
 #include <type_traits>
 #include <utility>
+
+#include "workbook/detail/executor_properties.hpp"
 
 namespace workbook {
 

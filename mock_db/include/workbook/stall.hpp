@@ -9,14 +9,14 @@
 // is not counted: only time the handler itself kept the thread.
 #pragma once
 
-#include "workbook/detail/executor_properties.hpp"
-
 #include <boost/asio/execution.hpp>
 #include <chrono>
 #include <cstddef>
 #include <memory>
 #include <string>
 #include <utility>
+
+#include "workbook/detail/executor_properties.hpp"
 
 namespace workbook {
 

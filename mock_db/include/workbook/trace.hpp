@@ -3,6 +3,7 @@
 // assert on the spans, and demos draw them as a timeline.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <mutex>
 #include <optional>
@@ -68,6 +69,9 @@ class Trace {
   /// Stops (false) or resumes (true) recording; begin() returns 0 when stopped.
   void set_enabled(bool enabled) noexcept;
 
+  /// True while recording (callers may skip building span texts otherwise).
+  bool enabled() const noexcept { return enabled_.load(std::memory_order_relaxed); }
+
   /// This trace's name.
   const std::string& name() const noexcept { return name_; }
 
@@ -80,7 +84,7 @@ class Trace {
   mutable std::mutex mutex_;
   std::vector<Span> spans_;
   std::uint64_t next_id_ = 1;
-  bool enabled_ = true;
+  std::atomic<bool> enabled_{true};
 };
 
 }  // namespace workbook
