@@ -206,6 +206,11 @@ struct Engine {
       } else {
         // Even an instant operation completes asynchronously, as a real one would.
         co_await asio::post(asio::use_awaitable);
+        // A post cannot be cancelled; honour a cancellation that arrived meanwhile.
+        const auto cancellation = co_await asio::this_coro::cancellation_state;
+        if (cancellation.cancelled() != asio::cancellation_type::none) {
+          throw boost::system::system_error(asio::error::operation_aborted);
+        }
       }
       if (p.error) throw boost::system::system_error(*p.error);
       auto result = body();

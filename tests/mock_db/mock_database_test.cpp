@@ -268,6 +268,24 @@ TEST_F(MockDatabaseTest, CancellationSignalAbortsAnOperation) {
   EXPECT_LT(Clock::now(), Clock::time_point{} + 1s);
 }
 
+TEST_F(MockDatabaseTest, CancellationAbortsAnInstantOperationToo) {
+  asio::cancellation_signal cancel;
+  bool aborted = false;
+  asio::co_spawn(ctx, db.read("notes", 1),
+                 asio::bind_cancellation_slot(
+                     cancel.slot(), [&](std::exception_ptr e, std::optional<mockdb::Row>) {
+                       try {
+                         if (e) std::rethrow_exception(e);
+                       } catch (const boost::system::system_error& error) {
+                         aborted = error.code() == asio::error::operation_aborted;
+                       }
+                     }));
+  cancel.emit(asio::cancellation_type::terminal);  // before the loop ran anything
+  workbook::run_until_idle(ctx);
+  EXPECT_TRUE(aborted);
+  EXPECT_EQ(db.stats()[OpKind::read].cancelled, 1u);
+}
+
 // -------------------------------------------------------------- instrumentation
 
 TEST_F(MockDatabaseTest, TraceRecordsEveryOperation) {
