@@ -16,6 +16,8 @@ set(WORKBOOK_CATALOG "${PROJECT_SOURCE_DIR}/chapters/catalog.json")
 set(WORKBOOK_LEARNER_DIR "${PROJECT_SOURCE_DIR}/my-work" CACHE PATH
     "Where ./workbook start puts the learner's own copies of the chapters")
 option(WORKBOOK_PCH "Use precompiled headers" ON)
+set(WORKBOOK_ONLY_CHAPTERS "" CACHE STRING
+    "Build only these chapters (a list of ids such as 01;03); empty means all")
 set(WORKBOOK_TEST_TIMEOUT 60 CACHE STRING "CTest timeout per test, in seconds")
 set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS "${WORKBOOK_CATALOG}")
 
@@ -56,6 +58,39 @@ function(_workbook_field out index field)
   set(${out} "${value}" PARENT_SCOPE)
 endfunction()
 
+# The flakiness meter (./workbook flaky) reads build/<preset>/flaky.tsv: one
+# line per GoogleTest binary ("gtest") and per pitfall check ("pitfall").
+function(workbook_register_flaky kind name target signature)
+  set_property(GLOBAL APPEND PROPERTY WORKBOOK_FLAKY
+    "${kind}\t${name}\t$<TARGET_FILE:${target}>\t${signature}")
+endfunction()
+
+function(workbook_write_flaky_list)
+  get_property(entries GLOBAL PROPERTY WORKBOOK_FLAKY)
+  list(JOIN entries "\n" text)
+  file(GENERATE OUTPUT "${PROJECT_BINARY_DIR}/flaky.tsv" CONTENT "${text}\n")
+endfunction()
+
+# Compile-fail tests: every <dir>/*.cpp must be rejected by the compiler with
+# the diagnostic its first line names (see ExpectCompileFailure.cmake). Each
+# file is an object target outside the default build, compiled with the same
+# flags as `link_with`'s users; its test builds it and expects failure.
+function(workbook_add_compile_fail_tests dir prefix link_with)
+  file(GLOB sources CONFIGURE_DEPENDS "${dir}/*.cpp")
+  foreach(source ${sources})
+    get_filename_component(stem "${source}" NAME_WE)
+    string(MAKE_C_IDENTIFIER "compile_fail_${prefix}_${stem}" target)
+    add_library(${target} OBJECT EXCLUDE_FROM_ALL "${source}")
+    target_link_libraries(${target} PRIVATE ${link_with})
+    add_test(NAME ${prefix}/compile-fail/${stem}
+      COMMAND ${CMAKE_COMMAND} -DBUILD_DIR=${PROJECT_BINARY_DIR} -DTARGET=${target}
+              -DSOURCE=${source} -P "${PROJECT_SOURCE_DIR}/cmake/ExpectCompileFailure.cmake")
+    # Builds in the same build tree must not run at once.
+    set_tests_properties(${prefix}/compile-fail/${stem} PROPERTIES
+      RESOURCE_LOCK build_tree TIMEOUT ${WORKBOOK_TEST_TIMEOUT} LABELS "compile-fail;${prefix}")
+  endforeach()
+endfunction()
+
 function(workbook_add_chapters)
   file(READ "${WORKBOOK_CATALOG}" _WORKBOOK_JSON)
   string(JSON count LENGTH "${_WORKBOOK_JSON}" chapters)
@@ -70,6 +105,9 @@ function(workbook_add_chapters)
     if(NOT IS_DIRECTORY "${PROJECT_SOURCE_DIR}/chapters/${name}")
       continue()  # a catalog entry for a chapter not written yet
     endif()
+    if(WORKBOOK_ONLY_CHAPTERS AND NOT id IN_LIST WORKBOOK_ONLY_CHAPTERS)
+      continue()
+    endif()
     string(JSON nfiles LENGTH "${_WORKBOOK_JSON}" chapters ${i} files)
     math(EXPR lastfile "${nfiles} - 1")
     set(files "")
@@ -82,6 +120,7 @@ function(workbook_add_chapters)
   endforeach()
   # The list of built chapters, for ./workbook (which has no JSON parser).
   file(WRITE "${PROJECT_BINARY_DIR}/chapters.tsv" "${tsv}")
+  workbook_write_flaky_list()
 endfunction()
 
 function(_workbook_chapter id name signature files)
@@ -146,7 +185,12 @@ function(_workbook_chapter id name signature files)
     add_custom_target(${ch}_${variant}_all DEPENDS ${ch}_test_${variant} ${ch}_demo_${variant})
   endforeach()
 
+  workbook_add_compile_fail_tests("${PROJECT_SOURCE_DIR}/tests/${name}/compile_fail" ${name}
+                                  ${ch}_fix)
+
   add_test(NAME ${name}/fix COMMAND ${ch}_test_fix --gtest_brief=1)
+  workbook_register_flaky(gtest ${name}/fix ${ch}_test_fix "")
+  workbook_register_flaky(pitfall ${name}/pitfall ${ch}_test_pitfall "${signature}")
   add_test(NAME ${name}/pitfall
     COMMAND ${CMAKE_COMMAND} -DBINARY=$<TARGET_FILE:${ch}_test_pitfall> -DCHAPTER=${name}
             "-DSIGNATURE=${signature}" -P "${PROJECT_SOURCE_DIR}/cmake/ExpectFailure.cmake")
@@ -154,6 +198,11 @@ function(_workbook_chapter id name signature files)
   add_test(NAME ${name}/bench-smoke COMMAND ${ch}_bench_fix --benchmark_min_time=0.001)
   add_test(NAME ${name}/bench-smoke-pitfall COMMAND ${ch}_bench_pitfall --benchmark_min_time=0.001)
   set_tests_properties(${name}/fix ${name}/pitfall ${name}/demo ${name}/bench-smoke
-    ${name}/bench-smoke-pitfall PROPERTIES TIMEOUT ${WORKBOOK_TEST_TIMEOUT} LABELS "chapter;${name}")
+    ${name}/bench-smoke-pitfall PROPERTIES TIMEOUT ${WORKBOOK_TEST_TIMEOUT})
+  # "solution" runs in the sanitizer stages too; "pitfall" only where the lesson is shown.
+  set_tests_properties(${name}/fix ${name}/demo ${name}/bench-smoke
+    PROPERTIES LABELS "chapter;solution;${name}")
+  set_tests_properties(${name}/pitfall ${name}/bench-smoke-pitfall
+    PROPERTIES LABELS "chapter;pitfall;${name}")
   set_tests_properties(${name}/demo PROPERTIES ENVIRONMENT "NO_COLOR=1")
 endfunction()

@@ -3,6 +3,7 @@
 #include "workbook/run.hpp"
 
 #include <cstdio>
+#include <cstdlib>
 #include <thread>
 
 #include "workbook/clock.hpp"
@@ -76,6 +77,13 @@ std::size_t run_until_idle(boost::asio::io_context& ctx) {
     if (next == Clock::time_point::max()) return handlers;
     VirtualTime::advance_to(next);
   }
+}
+
+std::size_t loop_threads(std::size_t fallback) {
+  const char* text = std::getenv("WORKBOOK_LOOP_THREADS");
+  if (text == nullptr || *text == '\0') return fallback;
+  const long n = std::strtol(text, nullptr, 10);
+  return n > 0 && n <= 64 ? static_cast<std::size_t>(n) : fallback;
 }
 
 void run_to_completion(boost::asio::io_context& ctx, boost::asio::awaitable<void> task,

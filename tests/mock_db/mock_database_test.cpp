@@ -309,8 +309,9 @@ TEST_F(MockDatabaseTest, TraceRecordsEveryOperation) {
 
 // -------------------------------------------------------------- threads
 
-TEST(MockDatabaseThreads, NoWriteIsLostOnATwoThreadLoop) {
-  asio::io_context ctx(2);
+TEST(MockDatabaseThreads, NoWriteIsLostOnAMultiThreadedLoop) {
+  const std::size_t threads = workbook::loop_threads(2);
+  asio::io_context ctx(static_cast<int>(threads));
   MockDatabase db(mockdb::MockConfig{.max_connections = 0, .trace = false});
   constexpr int kWriters = 200;
   constexpr int kNotesEach = 20;
@@ -331,9 +332,10 @@ TEST(MockDatabaseThreads, NoWriteIsLostOnATwoThreadLoop) {
           if (!e) ++finished;
         });
   }
-  std::thread second([&] { ctx.run(); });
+  std::vector<std::thread> others;
+  for (std::size_t t = 1; t < threads; ++t) others.emplace_back([&] { ctx.run(); });
   ctx.run();
-  second.join();
+  for (auto& t : others) t.join();
   EXPECT_EQ(finished.load(), kWriters);
   ASSERT_EQ(db.count("notes"), std::size_t{kWriters * kNotesEach});
   std::set<std::pair<std::int64_t, std::int64_t>> seen;

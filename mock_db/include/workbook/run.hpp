@@ -54,6 +54,11 @@ T run_to_completion(boost::asio::io_context& ctx, boost::asio::awaitable<T> task
   return std::move(*result);
 }
 
+/// How many threads a multi-threaded test should run its event loop on:
+/// WORKBOOK_LOOP_THREADS if set (the flakiness meter sets 1, 2 and 4), else
+/// `fallback`. Tests whose suite name contains "Threads" are run that way.
+std::size_t loop_threads(std::size_t fallback);
+
 /// The same for a coroutine that returns nothing.
 void run_to_completion(boost::asio::io_context& ctx, boost::asio::awaitable<void> task,
                        std::string_view what = "the task");
