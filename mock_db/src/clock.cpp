@@ -27,8 +27,10 @@ Clock::time_point Clock::now() noexcept {
   if (virtual_active.load(std::memory_order_relaxed)) {
     return time_point(duration(virtual_now.load(std::memory_order_acquire)));
   }
-  return time_point(
-      std::chrono::duration_cast<duration>(std::chrono::steady_clock::now().time_since_epoch()));
+  // Real time counts from the first reading, so that "t=12 ms" in a demo's
+  // report means 12 ms after the program started to use the clock.
+  static const auto start = std::chrono::steady_clock::now();
+  return time_point(std::chrono::duration_cast<duration>(std::chrono::steady_clock::now() - start));
 }
 
 Clock::duration ClockWaitTraits::to_wait_duration(const Clock::duration& d) noexcept {

@@ -389,6 +389,17 @@ Stats MockDatabase::stats() const {
   return s;
 }
 
+void MockDatabase::reset_stats() {
+  std::lock_guard lock(engine_->mutex);
+  Stats& s = engine_->stats;
+  const auto restart = [](OpStats& op) {
+    op = OpStats{.in_flight = op.in_flight, .max_in_flight = op.in_flight};
+  };
+  restart(s.total);
+  for (OpStats& op : s.by_kind) restart(op);
+  s.max_open_connections = s.open_connections;
+}
+
 workbook::Trace& MockDatabase::trace() noexcept { return engine_->trace; }
 
 std::optional<Row> MockDatabase::peek(const std::string& table, Id id) const {

@@ -93,7 +93,8 @@ std::string Trace::describe_all_pending() {
     for (const Span& s : trace->pending()) {
       char since[64];
       std::snprintf(since, sizeof since, ", pending since t=%.1f ms", to_ms(s.start));
-      out += "  " + s.operation + " " + s.key + since + " (" + trace->name() + ")\n";
+      out += "  " + s.operation + (s.key.empty() ? "" : " " + s.key) + since + " (" +
+             trace->name() + ")\n";
     }
   }
   return out.empty() ? "  none\n" : out;

@@ -307,6 +307,18 @@ TEST_F(MockDatabaseTest, TraceRecordsEveryOperation) {
   EXPECT_THAT(spans[2].detail, HasSubstr("connection reset"));
 }
 
+TEST_F(MockDatabaseTest, ResetStatsStartsTheCountersAgain) {
+  run(db.create("notes", {}));
+  auto conn = run(db.connect());
+  db.reset_stats();
+  auto stats = db.stats();
+  EXPECT_EQ(stats.total.started, 0u);
+  EXPECT_EQ(stats.open_connections, 1u);  // still open
+  EXPECT_EQ(stats.max_open_connections, 1u);
+  run(conn->read("notes", 1));
+  EXPECT_EQ(db.stats()[OpKind::read].succeeded, 1u);
+}
+
 // -------------------------------------------------------------- threads
 
 TEST(MockDatabaseThreads, NoWriteIsLostOnAMultiThreadedLoop) {

@@ -148,6 +148,9 @@ class MockDatabase final : public DatabaseService {
 
   /// A snapshot of the counters.
   Stats stats() const;
+  /// Sets every counter to zero (operations in flight and open connections
+  /// stay counted as such), e.g. after a test has loaded its data.
+  void reset_stats();
   /// The trace of every operation (spans named after OpKind).
   workbook::Trace& trace() noexcept;
 

@@ -23,7 +23,8 @@ struct Clock {
   using time_point = std::chrono::time_point<Clock, duration>;  ///< A point in workbook time.
   static constexpr bool is_steady = true;                       ///< Never goes backwards.
 
-  /// The current time: std::chrono::steady_clock's, or the virtual time.
+  /// The current time: in real time, std::chrono::steady_clock's since the
+  /// clock was first read; in virtual time, the virtual time.
   static time_point now() noexcept;
 };
 
