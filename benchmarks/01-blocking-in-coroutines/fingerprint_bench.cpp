@@ -38,9 +38,9 @@ void run_requests(benchmark::State& state, bool concurrent) {
   for (auto _ : state) {
     if (concurrent) {
       for (mockdb::Id id = 1; id <= n; ++id) {
-        asio::co_spawn(stalls.wrap(ctx.get_executor(), "request"),
-                       ch01::fingerprint_note(services, id),
-                       [&done](std::exception_ptr e, const std::string&) { done += e ? 0 : 1; });
+        asio::co_spawn(
+            stalls.wrap(ctx.get_executor(), "request"), ch01::fingerprint_note(services, id),
+            [&done](const std::exception_ptr& e, const std::string&) { done += e ? 0 : 1; });
       }
     } else {
       asio::co_spawn(

@@ -44,7 +44,8 @@ SampleAttachments::SampleAttachments(int count, std::size_t size) : count_(count
   std::filesystem::create_directories(directory_);
   for (int i = 0; i < count; ++i) {
     std::string content(size, '\0');
-    for (std::size_t b = 0; b < size; ++b) content[b] = static_cast<char>((b * 31 + i * 7) % 251);
+    for (std::size_t b = 0; b < size; ++b)
+      content[b] = static_cast<char>((b * 31 + static_cast<std::size_t>(i) * 7) % 251);
     std::ofstream(directory_ / file_name(i), std::ios::binary) << content;
   }
 }

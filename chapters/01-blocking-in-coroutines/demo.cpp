@@ -17,7 +17,9 @@
 namespace asio = boost::asio;
 using namespace std::chrono_literals;
 
-int main() {
+namespace {
+
+void demo() {
   constexpr int kRequests = 6;
   asio::io_context ctx;
   mockdb::MockDatabase db{mockdb::MockConfig{.operation_latency = mockdb::Latency::fixed(2ms)}};
@@ -33,7 +35,7 @@ int main() {
     const std::string label = "request note " + std::to_string(id);
     const auto span = requests.begin("request", "note " + std::to_string(id));
     asio::co_spawn(stalls.wrap(ctx.get_executor(), label), ch01::fingerprint_note(services, id),
-                   [&requests, span](std::exception_ptr error, const std::string&) {
+                   [&requests, span](const std::exception_ptr& error, const std::string&) {
                      requests.end(span, error ? workbook::Outcome::failed : workbook::Outcome::ok);
                    });
   }
@@ -48,5 +50,8 @@ int main() {
   std::cout << workbook::render_timeline(spans, options);
   std::printf("slowest request: %.0f ms\n", workbook::to_ms(slowest));
   std::printf("%s\n", stalls.report().c_str());
-  return 0;
 }
+
+}  // namespace
+
+int main() { return workbook::run_demo("the chapter 01 demo", demo); }

@@ -45,7 +45,7 @@ std::string fingerprint(const std::string& bytes);
 class SampleAttachments {
  public:
   /// Writes `count` files of `size` bytes with deterministic content.
-  explicit SampleAttachments(int count, std::size_t size = 256 * 1024);
+  explicit SampleAttachments(int count, std::size_t size = std::size_t{256} * 1024);
   ~SampleAttachments();
   SampleAttachments(const SampleAttachments&) = delete;
   SampleAttachments& operator=(const SampleAttachments&) = delete;

@@ -86,7 +86,7 @@ struct Plan {
 };
 
 struct Engine {
-  explicit Engine(MockConfig c) : config(std::move(c)), rng(config.seed) {
+  explicit Engine(const MockConfig& c) : config(c), rng(config.seed) {
     latency.fill(config.operation_latency);
     latency[static_cast<std::size_t>(OpKind::connect)] = config.connect_latency;
     trace.set_enabled(config.trace);
@@ -301,8 +301,7 @@ using DirectOperations = Operations<Session>;
 
 // ---------------------------------------------------------------- MockDatabase
 
-MockDatabase::MockDatabase(MockConfig config)
-    : engine_(std::make_shared<detail::Engine>(std::move(config))) {}
+MockDatabase::MockDatabase(MockConfig config) : engine_(std::make_shared<detail::Engine>(config)) {}
 
 MockDatabase::~MockDatabase() = default;
 

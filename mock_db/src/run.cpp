@@ -79,6 +79,19 @@ std::size_t run_until_idle(boost::asio::io_context& ctx) {
   }
 }
 
+int run_demo(std::string_view demo, const std::function<void()>& body) noexcept {
+  try {
+    body();
+    return 0;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "%.*s failed: %s\n", static_cast<int>(demo.size()), demo.data(), e.what());
+  } catch (...) {
+    std::fprintf(stderr, "%.*s failed with an unknown exception\n", static_cast<int>(demo.size()),
+                 demo.data());
+  }
+  return 1;
+}
+
 std::size_t loop_threads(std::size_t fallback) {
   const char* text = std::getenv("WORKBOOK_LOOP_THREADS");
   if (text == nullptr || *text == '\0') return fallback;
@@ -90,7 +103,7 @@ void run_to_completion(boost::asio::io_context& ctx, boost::asio::awaitable<void
                        std::string_view what) {
   bool done = false;
   std::exception_ptr error;
-  boost::asio::co_spawn(ctx, std::move(task), [&](std::exception_ptr e) {
+  boost::asio::co_spawn(ctx, std::move(task), [&](const std::exception_ptr& e) {
     done = true;
     error = e;
   });

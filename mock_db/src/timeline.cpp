@@ -12,7 +12,7 @@
 #if __has_include(<unistd.h>) && __has_include(<sys/ioctl.h>)
 #include <sys/ioctl.h>
 #include <unistd.h>
-#define WORKBOOK_TIMELINE_POSIX 1
+#define WORKBOOK_TIMELINE_POSIX 1  // NOLINT(cppcoreguidelines-macro-usage): used by #if
 #endif
 
 namespace workbook {
@@ -42,10 +42,10 @@ std::string truncate(std::string_view s, int cols) {
   if (cols <= 0) return {};
   std::string out;
   int n = 0;
-  for (std::size_t i = 0; i < s.size(); ++i) {
-    const bool starts_code_point = (static_cast<unsigned char>(s[i]) & 0xC0) != 0x80;
+  for (const char c : s) {
+    const bool starts_code_point = (static_cast<unsigned char>(c) & 0xC0) != 0x80;
     if (starts_code_point && ++n == cols) break;
-    out += s[i];
+    out += c;
   }
   out += kEllipsis;
   return out;

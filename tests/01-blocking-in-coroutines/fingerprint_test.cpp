@@ -46,7 +46,7 @@ TEST_F(BlockingInCoroutines, ConcurrentRequestsNeverStallTheEventLoop) {
     const mockdb::Id id = i + 1;
     auto ex = stalls.wrap(ctx.get_executor(), "request for note " + std::to_string(id));
     asio::co_spawn(ex, ch01::fingerprint_note(services, id),
-                   [&results, i](std::exception_ptr error, std::string fingerprint) {
+                   [&results, i](const std::exception_ptr& error, std::string fingerprint) {
                      if (error) std::rethrow_exception(error);
                      results[i] = std::move(fingerprint);
                    });

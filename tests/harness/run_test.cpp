@@ -3,6 +3,7 @@
 // to a BlockingPool is waited for in virtual time.
 #include "workbook/run.hpp"
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <boost/asio/io_context.hpp>

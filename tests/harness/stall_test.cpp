@@ -1,6 +1,7 @@
 // The stall detector measures how long each handler held the event loop.
 #include "workbook/stall.hpp"
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <boost/asio/co_spawn.hpp>

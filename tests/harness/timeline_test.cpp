@@ -191,7 +191,7 @@ TEST(Timeline, EveryLineFitsWidth) {
       o.color = color;
       std::string out = render_timeline(spans, o);
       // Escape codes take no columns.
-      for (std::size_t at; (at = out.find('\x1b')) != std::string::npos;) {
+      for (std::size_t at = 0; (at = out.find('\x1b')) != std::string::npos;) {
         out.erase(at, out.find('m', at) - at + 1);
       }
       const std::vector<std::string> lines = lines_of(out);

@@ -251,15 +251,16 @@ TEST_F(MockDatabaseTest, CancellationSignalAbortsAnOperation) {
   db.set_latency(Latency::fixed(1s));
   asio::cancellation_signal cancel;
   boost::system::error_code result;
-  asio::co_spawn(ctx, db.read("notes", 1),
-                 asio::bind_cancellation_slot(
-                     cancel.slot(), [&](std::exception_ptr e, std::optional<mockdb::Row>) {
-                       try {
-                         if (e) std::rethrow_exception(e);
-                       } catch (const boost::system::system_error& error) {
-                         result = error.code();
-                       }
-                     }));
+  asio::co_spawn(
+      ctx, db.read("notes", 1),
+      asio::bind_cancellation_slot(
+          cancel.slot(), [&](const std::exception_ptr& e, const std::optional<mockdb::Row>&) {
+            try {
+              if (e) std::rethrow_exception(e);
+            } catch (const boost::system::system_error& error) {
+              result = error.code();
+            }
+          }));
   ctx.poll();  // start it
   cancel.emit(asio::cancellation_type::terminal);
   workbook::run_until_idle(ctx);
@@ -271,15 +272,16 @@ TEST_F(MockDatabaseTest, CancellationSignalAbortsAnOperation) {
 TEST_F(MockDatabaseTest, CancellationAbortsAnInstantOperationToo) {
   asio::cancellation_signal cancel;
   bool aborted = false;
-  asio::co_spawn(ctx, db.read("notes", 1),
-                 asio::bind_cancellation_slot(
-                     cancel.slot(), [&](std::exception_ptr e, std::optional<mockdb::Row>) {
-                       try {
-                         if (e) std::rethrow_exception(e);
-                       } catch (const boost::system::system_error& error) {
-                         aborted = error.code() == asio::error::operation_aborted;
-                       }
-                     }));
+  asio::co_spawn(
+      ctx, db.read("notes", 1),
+      asio::bind_cancellation_slot(
+          cancel.slot(), [&](const std::exception_ptr& e, const std::optional<mockdb::Row>&) {
+            try {
+              if (e) std::rethrow_exception(e);
+            } catch (const boost::system::system_error& error) {
+              aborted = error.code() == asio::error::operation_aborted;
+            }
+          }));
   cancel.emit(asio::cancellation_type::terminal);  // before the loop ran anything
   workbook::run_until_idle(ctx);
   EXPECT_TRUE(aborted);
@@ -325,10 +327,10 @@ TEST(MockDatabaseThreads, NoWriteIsLostOnAMultiThreadedLoop) {
   const std::size_t threads = workbook::loop_threads(2);
   asio::io_context ctx(static_cast<int>(threads));
   MockDatabase db(mockdb::MockConfig{.max_connections = 0, .trace = false});
-  constexpr int kWriters = 200;
-  constexpr int kNotesEach = 20;
+  constexpr std::int64_t kWriters = 200;
+  constexpr std::int64_t kNotesEach = 20;
   std::atomic<int> finished{0};
-  for (int w = 0; w < kWriters; ++w) {
+  for (std::int64_t w = 0; w < kWriters; ++w) {
     asio::co_spawn(
         ctx,
         [&db, w]() -> asio::awaitable<void> {
@@ -340,7 +342,7 @@ TEST(MockDatabaseThreads, NoWriteIsLostOnAMultiThreadedLoop) {
             co_await db.update("notes", id, std::move(checked));
           }
         },
-        [&](std::exception_ptr e) {
+        [&](const std::exception_ptr& e) {
           if (!e) ++finished;
         });
   }

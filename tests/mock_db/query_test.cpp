@@ -23,7 +23,7 @@ QueryError parse_error(const std::string& sql) {
     return e;
   }
   ADD_FAILURE() << "no QueryError for: " << sql;
-  return QueryError(0, "", "");
+  return {0, "", ""};
 }
 
 std::string message_of(const std::string& sql) { return parse_error(sql).what(); }

@@ -11,6 +11,7 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
 #include <exception>
+#include <functional>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -44,7 +45,7 @@ T run_to_completion(boost::asio::io_context& ctx, boost::asio::awaitable<T> task
   bool done = false;
   std::exception_ptr error;
   std::optional<T> result;
-  boost::asio::co_spawn(ctx, std::move(task), [&](std::exception_ptr e, T value) {
+  boost::asio::co_spawn(ctx, std::move(task), [&](const std::exception_ptr& e, T value) {
     done = true;
     error = e;
     if (!e) result.emplace(std::move(value));
@@ -53,6 +54,10 @@ T run_to_completion(boost::asio::io_context& ctx, boost::asio::awaitable<T> task
   if (error) std::rethrow_exception(error);
   return std::move(*result);
 }
+
+/// The main() of a demo program: runs `body`, and turns an exception that
+/// escapes it into a message on stderr naming `demo` and exit code 1.
+int run_demo(std::string_view demo, const std::function<void()>& body) noexcept;
 
 /// How many threads a multi-threaded test should run its event loop on:
 /// WORKBOOK_LOOP_THREADS if set (the flakiness meter sets 1, 2 and 4), else
