@@ -1,0 +1,51 @@
+// Chapter 04, the pitfall: database writes that are built but never awaited.
+//
+// Both functions compile without a warning and report success. save_note()
+// keeps the awaitable for db.create() in a variable and never awaits it: an
+// Asio awaitable is lazy, so the write never even starts. save_notes() spawns
+// each write detached and returns at once: the writes start later, if the
+// event loop keeps running, and their results and errors reach nobody.
+#include "note_service.hpp"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <utility>
+
+namespace asio = boost::asio;
+
+namespace ch04 {
+
+namespace {
+mockdb::Row note_row(std::string title, std::string body) {
+  mockdb::Row row;
+  row["title"] = std::move(title);
+  row["body"] = std::move(body);
+  return row;
+}
+}  // namespace
+
+asio::awaitable<SaveResult> save_note(mockdb::DatabaseService& db, std::string title,
+                                      std::string body) {
+  mockdb::Row row = note_row(std::move(title), std::move(body));
+  //! [pitfall]
+  auto created = db.create(kNotesTable, std::move(row));  // an operation, built and never run
+  co_return SaveResult{.saved = true};                    // no id: nothing was written
+  //! [pitfall]
+}
+
+asio::awaitable<std::vector<SaveResult>> save_notes(mockdb::DatabaseService& db,
+                                                    std::vector<Draft> drafts) {
+  const auto ex = co_await asio::this_coro::executor;
+  std::vector<SaveResult> results;
+  //! [pitfall-batch]
+  for (Draft& draft : drafts) {
+    mockdb::Row row = note_row(std::move(draft.title), std::move(draft.body));
+    asio::co_spawn(ex, db.create(kNotesTable, std::move(row)), asio::detached);  // not joined
+    results.push_back(SaveResult{.saved = true});
+  }
+  co_return results;  // the writes have not even started yet
+  //! [pitfall-batch]
+}
+
+}  // namespace ch04
