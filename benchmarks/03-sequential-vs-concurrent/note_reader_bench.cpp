@@ -46,11 +46,12 @@ void read_pages(benchmark::State& state, bool concurrent) {
   for (auto _ : state) {
     const auto start = workbook::Clock::now();
     for (int c = 0; c < callers; ++c) {
-      asio::co_spawn(ctx, ch03::read_notes(db, ids),
-                     [&read](std::exception_ptr e, const std::vector<ch03::NoteResult>& notes) {
-                       if (e) return;
-                       for (const auto& note : notes) read += note.note ? 1 : 0;
-                     });
+      asio::co_spawn(
+          ctx, ch03::read_notes(db, ids),
+          [&read](const std::exception_ptr& e, const std::vector<ch03::NoteResult>& notes) {
+            if (e) return;
+            for (const auto& note : notes) read += note.note ? 1 : 0;
+          });
     }
     workbook::run_until_idle(ctx);
     busy += workbook::Clock::now() - start;

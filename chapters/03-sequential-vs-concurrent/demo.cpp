@@ -18,7 +18,9 @@
 namespace asio = boost::asio;
 using namespace std::chrono_literals;
 
-int main() {
+namespace {
+
+void demo() {
   constexpr int kNotes = 8;
   constexpr auto kLatency = 20ms;
   asio::io_context ctx;
@@ -45,5 +47,8 @@ int main() {
       "(one after another: %d x 20 ms = %d ms)\n",
       found, kNotes, workbook::to_ms(took), db.stats()[mockdb::OpKind::read].max_in_flight, kNotes,
       kNotes * 20);
-  return 0;
 }
+
+}  // namespace
+
+int main() { return workbook::run_demo("the chapter 03 demo", demo); }

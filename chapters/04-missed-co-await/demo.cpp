@@ -35,9 +35,7 @@ std::size_t saved_count(const std::vector<ch04::SaveResult>& results) {
   return saved;
 }
 
-}  // namespace
-
-int main() {
+void demo() {
   asio::io_context ctx;
   mockdb::MockDatabase db{mockdb::MockConfig{.operation_latency = mockdb::Latency::fixed(20ms)}};
   workbook::Watchdog watchdog{10s, "the chapter 04 demo"};
@@ -79,5 +77,8 @@ int main() {
   std::printf(
       "new notes once the event loop had nothing left to run: %zu%s\n", at_idle,
       at_idle > at_return ? " (written after success was reported; no one awaited them)" : "");
-  return 0;
 }
+
+}  // namespace
+
+int main() { return workbook::run_demo("the chapter 04 demo", demo); }

@@ -21,7 +21,7 @@ struct ConnectionPool::State {
   std::condition_variable returned;  // signalled by give_back()
 };
 
-ConnectionPool::ConnectionPool(boost::asio::any_io_executor, mockdb::DatabaseService& db,
+ConnectionPool::ConnectionPool(const boost::asio::any_io_executor&, mockdb::DatabaseService& db,
                                std::size_t size)
     : db_(db), size_(size), state_(std::make_unique<State>()) {
   state_->idle.reserve(size);

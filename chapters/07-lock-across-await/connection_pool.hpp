@@ -52,7 +52,7 @@ class ConnectionPool {
  public:
   /// A pool of up to `size` connections to `db`, for coroutines running on
   /// `executor`. Opens no connection yet.
-  ConnectionPool(boost::asio::any_io_executor executor, mockdb::DatabaseService& db,
+  ConnectionPool(const boost::asio::any_io_executor& executor, mockdb::DatabaseService& db,
                  std::size_t size);
   ~ConnectionPool();
   ConnectionPool(const ConnectionPool&) = delete;
@@ -88,7 +88,7 @@ boost::asio::awaitable<mockdb::Rows> run_query(ConnectionPool& pool, std::string
 class AsyncSemaphore {
  public:
   /// `count` free places, for coroutines running on `executor`.
-  AsyncSemaphore(boost::asio::any_io_executor executor, std::size_t count);
+  AsyncSemaphore(const boost::asio::any_io_executor& executor, std::size_t count);
 
   /// Takes a place, suspending the calling coroutine until one is free.
   [[nodiscard]] boost::asio::awaitable<void> acquire();

@@ -19,7 +19,9 @@
 namespace asio = boost::asio;
 using namespace std::chrono_literals;
 
-int main() {
+namespace {
+
+void demo() {
   constexpr int kQueries = 6;
   constexpr std::size_t kPoolSize = 2;
   asio::io_context ctx;
@@ -44,7 +46,7 @@ int main() {
     mockdb::Params params{i};
     asio::co_spawn(stalls.wrap(ctx.get_executor(), "query for note " + std::to_string(i)),
                    ch07::run_query(pool, ch07::kNoteQuery, std::move(params)),
-                   [&callers, span](std::exception_ptr error, const mockdb::Rows&) {
+                   [&callers, span](const std::exception_ptr& error, const mockdb::Rows&) {
                      callers.end(span, error ? workbook::Outcome::failed : workbook::Outcome::ok);
                    });
   }
@@ -61,5 +63,8 @@ int main() {
               static_cast<unsigned long long>(stats[mockdb::OpKind::connect].started),
               stats.max_open_connections);
   std::printf("%s\n", stalls.report().c_str());
-  return 0;
 }
+
+}  // namespace
+
+int main() { return workbook::run_demo("the chapter 07 demo", demo); }

@@ -12,8 +12,8 @@ PooledConnection::~PooledConnection() {
   if (connection_) pool_->give_back(std::move(connection_));
 }
 
-AsyncSemaphore::AsyncSemaphore(boost::asio::any_io_executor executor, std::size_t count)
-    : tokens_(std::move(executor), count) {
+AsyncSemaphore::AsyncSemaphore(const boost::asio::any_io_executor& executor, std::size_t count)
+    : tokens_(executor, count) {
   for (std::size_t i = 0; i < count; ++i) tokens_.try_send(boost::system::error_code{});
 }
 

@@ -6,8 +6,8 @@
 namespace mockdb {
 namespace {
 
-// NOLINTNEXTLINE(cppcoreguidelines-virtual-class-destructor): a final class, only ever
-// used through the one static instance below.
+// A final class, used only through the one static instance below.
+// NOLINTNEXTLINE(cppcoreguidelines-virtual-class-destructor)
 class Category final : public boost::system::error_category {
  public:
   const char* name() const noexcept override { return "mockdb"; }

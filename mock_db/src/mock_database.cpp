@@ -53,7 +53,7 @@ Clock::duration Latency::sample(std::mt19937_64& rng) const {
     case Shape::long_tail: {
       // log-normal: exp(mu + sigma z); mu from the median, sigma so that the
       // 99th percentile (z = 2.326) lands on p99.
-      const double median = static_cast<double>(a_.count());
+      const auto median = static_cast<double>(a_.count());
       const double sigma =
           std::log(static_cast<double>(b_.count()) / std::max(median, 1.0)) / 2.326;
       const double u1 = std::max(unit(), 0x1.0p-53);

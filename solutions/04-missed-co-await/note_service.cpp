@@ -19,10 +19,10 @@ namespace asio = boost::asio;
 namespace ch04 {
 
 namespace {
-mockdb::Row note_row(std::string title, std::string body) {
+mockdb::Row note_row(const std::string& title, const std::string& body) {
   mockdb::Row row;
-  row["title"] = std::move(title);
-  row["body"] = std::move(body);
+  row["title"] = title;
+  row["body"] = body;
   return row;
 }
 

@@ -20,8 +20,8 @@ struct ConnectionPool::State {
   AsyncSemaphore slots;  // one token per connection not lent out
 };
 
-ConnectionPool::ConnectionPool(boost::asio::any_io_executor executor, mockdb::DatabaseService& db,
-                               std::size_t size)
+ConnectionPool::ConnectionPool(const boost::asio::any_io_executor& executor,
+                               mockdb::DatabaseService& db, std::size_t size)
     : db_(db), size_(size), state_(std::make_unique<State>(std::move(executor), size)) {
   state_->idle.reserve(size);
 }

@@ -1,0 +1,1 @@
+SELECT * FROM notes WHERE rank >= $1 AND title = 'odd' ORDER BY score DESC LIMIT 5 OFFSET 2;

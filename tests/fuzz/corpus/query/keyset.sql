@@ -1,0 +1,1 @@
+SELECT * FROM notes WHERE id > $1 ORDER BY id LIMIT 10

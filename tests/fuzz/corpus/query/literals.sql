@@ -1,0 +1,1 @@
+select * from notes where title != 'it''s' and score < 2.5e1
