@@ -27,7 +27,7 @@ mockdb::Row note_row(const std::string& title, const std::string& body) {
 
 asio::awaitable<SaveResult> save_note(mockdb::DatabaseService& db, std::string title,
                                       std::string body) {
-  mockdb::Row row = note_row(std::move(title), std::move(body));
+  mockdb::Row row = note_row(title, body);
   //! [pitfall]
   auto created = db.create(kNotesTable, std::move(row));  // an operation, built and never run
   co_return SaveResult{.saved = true};                    // no id: nothing was written
@@ -39,8 +39,8 @@ asio::awaitable<std::vector<SaveResult>> save_notes(mockdb::DatabaseService& db,
   const auto ex = co_await asio::this_coro::executor;
   std::vector<SaveResult> results;
   //! [pitfall-batch]
-  for (Draft& draft : drafts) {
-    mockdb::Row row = note_row(std::move(draft.title), std::move(draft.body));
+  for (const Draft& draft : drafts) {
+    mockdb::Row row = note_row(draft.title, draft.body);
     asio::co_spawn(ex, db.create(kNotesTable, std::move(row)), asio::detached);  // not joined
     results.push_back(SaveResult{.saved = true});
   }

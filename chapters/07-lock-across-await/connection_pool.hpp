@@ -119,7 +119,7 @@ class [[nodiscard]] SemaphoreRelease {
 class SerialisedPool {
  public:
   /// One connection to `db`, opened on first use, for coroutines on `executor`.
-  SerialisedPool(boost::asio::any_io_executor executor, mockdb::DatabaseService& db);
+  SerialisedPool(const boost::asio::any_io_executor& executor, mockdb::DatabaseService& db);
 
   /// Runs `sql` with `params`, after every query that started before it.
   boost::asio::awaitable<mockdb::Rows> query(std::string sql, mockdb::Params params);

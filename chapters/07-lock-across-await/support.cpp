@@ -26,8 +26,9 @@ void AsyncSemaphore::release() noexcept {
   tokens_.try_send(boost::system::error_code{});
 }
 
-SerialisedPool::SerialisedPool(boost::asio::any_io_executor executor, mockdb::DatabaseService& db)
-    : db_(db), lock_(std::move(executor), 1) {}
+SerialisedPool::SerialisedPool(const boost::asio::any_io_executor& executor,
+                               mockdb::DatabaseService& db)
+    : db_(db), lock_(executor, 1) {}
 
 boost::asio::awaitable<mockdb::Rows> SerialisedPool::query(std::string sql, mockdb::Params params) {
   co_await lock_.acquire();  // suspends, never blocks: no deadlock...

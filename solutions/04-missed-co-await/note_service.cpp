@@ -34,7 +34,7 @@ using CreateOp =
 
 asio::awaitable<SaveResult> save_note(mockdb::DatabaseService& db, std::string title,
                                       std::string body) {
-  mockdb::Row row = note_row(std::move(title), std::move(body));
+  mockdb::Row row = note_row(title, body);
   //! [fix]
   const mockdb::Id id = co_await db.create(kNotesTable, std::move(row));  // runs it, to the end
   co_return SaveResult{.saved = true, .id = id};                          // the database's id
@@ -47,8 +47,8 @@ asio::awaitable<std::vector<SaveResult>> save_notes(mockdb::DatabaseService& db,
   std::vector<SaveResult> results;
   //! [fix-batch]
   std::vector<CreateOp> creates;
-  for (Draft& draft : drafts) {
-    mockdb::Row row = note_row(std::move(draft.title), std::move(draft.body));
+  for (const Draft& draft : drafts) {
+    mockdb::Row row = note_row(draft.title, draft.body);
     creates.push_back(asio::co_spawn(ex, db.create(kNotesTable, std::move(row)), asio::deferred));
   }
   auto group = asio::experimental::make_parallel_group(std::move(creates));

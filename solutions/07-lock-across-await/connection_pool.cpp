@@ -13,8 +13,7 @@
 namespace ch07 {
 
 struct ConnectionPool::State {
-  State(boost::asio::any_io_executor executor, std::size_t size)
-      : slots(std::move(executor), size) {}
+  State(const boost::asio::any_io_executor& executor, std::size_t size) : slots(executor, size) {}
   std::mutex mutex;  // guards the idle list
   std::vector<std::unique_ptr<mockdb::Connection>> idle;
   AsyncSemaphore slots;  // one token per connection not lent out
@@ -22,7 +21,7 @@ struct ConnectionPool::State {
 
 ConnectionPool::ConnectionPool(const boost::asio::any_io_executor& executor,
                                mockdb::DatabaseService& db, std::size_t size)
-    : db_(db), size_(size), state_(std::make_unique<State>(std::move(executor), size)) {
+    : db_(db), size_(size), state_(std::make_unique<State>(executor, size)) {
   state_->idle.reserve(size);
 }
 

@@ -30,7 +30,7 @@ std::string field(const mockdb::Row& note, const char* name) {
 class MissedCoAwait : public testing::Test {
  protected:
   // Work left on the loop (a detached write) runs before the database goes.
-  ~MissedCoAwait() override { workbook::run_until_idle(ctx); }
+  void TearDown() override { workbook::run_until_idle(ctx); }
 
   workbook::VirtualTime time;
   mockdb::MockDatabase db{mockdb::MockConfig{.operation_latency = mockdb::Latency::fixed(5ms)}};

@@ -44,7 +44,7 @@ class LockAcrossAwait : public testing::Test {
     auto ex = stalls.wrap(ctx.get_executor(), "query for note " + std::to_string(i));
     mockdb::Params params{i};
     asio::co_spawn(ex, ch07::run_query(pool, ch07::kNoteQuery, std::move(params)),
-                   [this, i](std::exception_ptr error, mockdb::Rows rows) {
+                   [this, i](const std::exception_ptr& error, mockdb::Rows rows) {
                      if (error) std::rethrow_exception(error);
                      results[i - 1] = std::move(rows);
                    });
@@ -137,7 +137,7 @@ TEST_F(LockAcrossAwait, SerialisedPoolRunsOneQueryAtATime) {
   for (int i = 1; i <= kQueries; ++i) {
     mockdb::Params params{i};
     asio::co_spawn(ctx, pool.query(ch07::kNoteQuery, std::move(params)),
-                   [this, i](std::exception_ptr error, mockdb::Rows rows) {
+                   [this, i](const std::exception_ptr& error, mockdb::Rows rows) {
                      if (error) std::rethrow_exception(error);
                      results[i - 1] = std::move(rows);
                    });
