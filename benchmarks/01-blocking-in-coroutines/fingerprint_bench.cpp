@@ -14,6 +14,7 @@
 
 #include "fingerprint_service.hpp"
 #include "mockdb/mock_database.hpp"
+#include "workbook/bench.hpp"
 #include "workbook/run.hpp"
 #include "workbook/stall.hpp"
 #include "workbook/variant.hpp"
@@ -63,15 +64,7 @@ void run_requests(benchmark::State& state, bool concurrent) {
 }
 
 const bool registered = [] {
-  for (const bool concurrent : {false, true}) {
-    const std::string name =
-        std::string(workbook::variant_name()) + (concurrent ? "/concurrent" : "/sequential");
-    benchmark::RegisterBenchmark(name.c_str(), run_requests, concurrent)
-        ->Arg(1)
-        ->Arg(8)
-        ->Unit(benchmark::kMillisecond)
-        ->UseRealTime();
-  }
+  workbook::register_matrix(run_requests, {1, 8});
   return true;
 }();
 

@@ -17,6 +17,7 @@
 
 #include "mockdb/mock_database.hpp"
 #include "note_reader.hpp"
+#include "workbook/bench.hpp"
 #include "workbook/clock.hpp"
 #include "workbook/run.hpp"
 #include "workbook/variant.hpp"
@@ -66,16 +67,7 @@ void read_pages(benchmark::State& state, bool concurrent) {
 }
 
 const bool registered = [] {
-  for (const bool concurrent : {false, true}) {
-    const std::string name =
-        std::string(workbook::variant_name()) + (concurrent ? "/concurrent" : "/sequential");
-    benchmark::RegisterBenchmark(name.c_str(), read_pages, concurrent)
-        ->Arg(1)
-        ->Arg(8)
-        ->Arg(64)
-        ->Unit(benchmark::kMillisecond)
-        ->UseRealTime();
-  }
+  workbook::register_matrix(read_pages);
   return true;
 }();
 

@@ -17,6 +17,7 @@
 
 #include "mockdb/mock_database.hpp"
 #include "note_service.hpp"
+#include "workbook/bench.hpp"
 #include "workbook/run.hpp"
 #include "workbook/variant.hpp"
 
@@ -67,17 +68,7 @@ void save_notes(benchmark::State& state, bool concurrent) {
 }
 
 const bool registered = [] {
-  for (const bool concurrent : {false, true}) {
-    const std::string name =
-        std::string(workbook::variant_name()) + (concurrent ? "/concurrent" : "/sequential");
-    benchmark::RegisterBenchmark(name.c_str(), save_notes, concurrent)
-        ->Arg(1)
-        ->Arg(8)
-        ->Arg(64)
-        ->Iterations(kIterations)
-        ->Unit(benchmark::kMillisecond)
-        ->UseRealTime();
-  }
+  for (auto* benchmark : workbook::register_matrix(save_notes)) benchmark->Iterations(kIterations);
   return true;
 }();
 

@@ -72,6 +72,15 @@ void fill(asio::io_context& ctx, MockTable& table) {
   ctx.restart();
 }
 
+// Per-read figures, and how many reads found their row (all of them must).
+void report_reads(benchmark::State& state, std::int64_t found) {
+  state.SetItemsProcessed(state.iterations() * kBatch);
+  state.counters["rows_found"] = static_cast<double>(found);
+  state.counters["ns_per_read"] =
+      benchmark::Counter(static_cast<double>(state.iterations() * kBatch),
+                         benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
+}
+
 template <typename Table>
 void sequential(benchmark::State& state) {
   asio::io_context ctx(1);
@@ -90,11 +99,7 @@ void sequential(benchmark::State& state) {
     ctx.run();
     ctx.restart();
   }
-  state.SetItemsProcessed(state.iterations() * kBatch);
-  state.counters["rows_found"] = static_cast<double>(found);
-  state.counters["ns_per_read"] =
-      benchmark::Counter(static_cast<double>(state.iterations() * kBatch),
-                         benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
+  report_reads(state, found);
 }
 
 template <typename Table>
@@ -120,11 +125,7 @@ void fan_out(benchmark::State& state) {
     ctx.run();
     ctx.restart();
   }
-  state.SetItemsProcessed(state.iterations() * kBatch);
-  state.counters["rows_found"] = static_cast<double>(found);
-  state.counters["ns_per_read"] =
-      benchmark::Counter(static_cast<double>(state.iterations() * kBatch),
-                         benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
+  report_reads(state, found);
 }
 
 void latency_1ms(benchmark::State& state) {

@@ -247,20 +247,26 @@ TEST_F(MockDatabaseTest, TooManyConcurrentDirectOperations) {
 
 // -------------------------------------------------------------- cancellation
 
-TEST_F(MockDatabaseTest, CancellationSignalAbortsAnOperation) {
-  db.set_latency(Latency::fixed(1s));
-  asio::cancellation_signal cancel;
-  boost::system::error_code result;
+// Starts a read bound to `cancel`; `result` receives the error it ends with.
+void start_cancellable_read(asio::io_context& ctx, MockDatabase& db,
+                            asio::cancellation_signal& cancel, boost::system::error_code& result) {
   asio::co_spawn(
       ctx, db.read("notes", 1),
       asio::bind_cancellation_slot(
-          cancel.slot(), [&](const std::exception_ptr& e, const std::optional<mockdb::Row>&) {
+          cancel.slot(), [&result](const std::exception_ptr& e, const std::optional<mockdb::Row>&) {
             try {
               if (e) std::rethrow_exception(e);
             } catch (const boost::system::system_error& error) {
               result = error.code();
             }
           }));
+}
+
+TEST_F(MockDatabaseTest, CancellationSignalAbortsAnOperation) {
+  db.set_latency(Latency::fixed(1s));
+  asio::cancellation_signal cancel;
+  boost::system::error_code result;
+  start_cancellable_read(ctx, db, cancel, result);
   ctx.poll();  // start it
   cancel.emit(asio::cancellation_type::terminal);
   workbook::run_until_idle(ctx);
@@ -271,20 +277,11 @@ TEST_F(MockDatabaseTest, CancellationSignalAbortsAnOperation) {
 
 TEST_F(MockDatabaseTest, CancellationAbortsAnInstantOperationToo) {
   asio::cancellation_signal cancel;
-  bool aborted = false;
-  asio::co_spawn(
-      ctx, db.read("notes", 1),
-      asio::bind_cancellation_slot(
-          cancel.slot(), [&](const std::exception_ptr& e, const std::optional<mockdb::Row>&) {
-            try {
-              if (e) std::rethrow_exception(e);
-            } catch (const boost::system::system_error& error) {
-              aborted = error.code() == asio::error::operation_aborted;
-            }
-          }));
+  boost::system::error_code result;
+  start_cancellable_read(ctx, db, cancel, result);
   cancel.emit(asio::cancellation_type::terminal);  // before the loop ran anything
   workbook::run_until_idle(ctx);
-  EXPECT_TRUE(aborted);
+  EXPECT_EQ(result, asio::error::operation_aborted);
   EXPECT_EQ(db.stats()[OpKind::read].cancelled, 1u);
 }
 
