@@ -18,7 +18,7 @@ namespace {
   std::snprintf(when, sizeof when, " (at t=%.1f ms%s).\n", to_ms(Clock::now()),
                 VirtualTime::active() ? ", virtual time" : "");
   throw NeverCompleted("never completed: " + std::string(what) + " was still waiting when " + why +
-                       when + "Pending database operations:\n" + Trace::describe_all_pending());
+                       when + "Pending operations:\n" + Trace::describe_all_pending());
 }
 
 // One turn of a virtual-time loop. Returns false when nothing can ever run again.

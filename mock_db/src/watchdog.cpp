@@ -29,7 +29,7 @@ std::string Watchdog::report() const {
   if (detector_ != nullptr) {
     text += "The event-loop thread is inside " + detector_->describe_running() + ".\n";
   }
-  text += "Pending database operations:\n" + Trace::describe_all_pending();
+  text += "Pending operations:\n" + Trace::describe_all_pending();
   return text;
 }
 
