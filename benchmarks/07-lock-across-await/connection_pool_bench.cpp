@@ -61,11 +61,13 @@ void run_queries(benchmark::State& state, Callers callers) {
     }
     ++done;
   };
+  // Declared out here: a lambda coroutine borrows its closure, which must
+  // outlive the run below (AddressSanitizer caught it declared in the loop).
+  auto one_after_another = [&]() -> asio::awaitable<void> {
+    for (int i = 1; i <= n; ++i) co_await one_query(i);
+  };
   for (auto _ : state) {
     if (callers == Callers::sequential) {
-      auto one_after_another = [&]() -> asio::awaitable<void> {
-        for (int i = 1; i <= n; ++i) co_await one_query(i);
-      };
       asio::co_spawn(ctx, one_after_another(), asio::detached);
     } else {
       for (int i = 1; i <= n; ++i) asio::co_spawn(ctx, one_query(i), asio::detached);
