@@ -11,6 +11,8 @@
 #   benchmarks/NN-slug/*.cpp   -> chNN_bench_<variant>   (one Google Benchmark program)
 # and the CTest tests NN-slug/fix (must pass), NN-slug/pitfall (must fail with
 # the catalog's failure signature), NN-slug/demo and NN-slug/bench-smoke.
+# For ./workbook (bash, no JSON parser) it writes build/<preset>/chapters.tsv
+# and build/<preset>/catalog/NN.hints from the catalog at configure time.
 
 set(WORKBOOK_CATALOG "${PROJECT_SOURCE_DIR}/chapters/catalog.json")
 set(WORKBOOK_LEARNER_DIR "${PROJECT_SOURCE_DIR}/my-work" CACHE PATH
@@ -56,6 +58,23 @@ endfunction()
 function(_workbook_field out index field)
   string(JSON value GET "${_WORKBOOK_JSON}" chapters ${index} ${field})
   set(${out} "${value}" PARENT_SCOPE)
+endfunction()
+
+# Writes chapter `index`'s hints to build/<preset>/catalog/<id>.hints, one per
+# line, for ./workbook hint; `out` receives how many there are.
+function(_workbook_write_hints out index id)
+  string(JSON count LENGTH "${_WORKBOOK_JSON}" chapters ${index} hints)
+  set(text "")
+  if(count GREATER 0)
+    math(EXPR last "${count} - 1")
+    foreach(h RANGE ${last})
+      string(JSON hint GET "${_WORKBOOK_JSON}" chapters ${index} hints ${h})
+      string(REPLACE "\n" " " hint "${hint}")
+      string(APPEND text "${hint}\n")
+    endforeach()
+  endif()
+  file(WRITE "${PROJECT_BINARY_DIR}/catalog/${id}.hints" "${text}")
+  set(${out} ${count} PARENT_SCOPE)
 endfunction()
 
 # The flakiness meter (./workbook flaky) reads build/<preset>/flaky.tsv: one
@@ -116,9 +135,20 @@ function(workbook_add_chapters)
       list(APPEND files "${file}")
     endforeach()
     _workbook_chapter("${id}" "${name}" "${signature}" "${files}")
-    string(APPEND tsv "${id}\t${slug}\t${title}\n")
+    _workbook_field(benchmark ${i} benchmark)
+    _workbook_write_hints(nhints ${i} "${id}")
+    set(learner 0)
+    if(IS_DIRECTORY "${WORKBOOK_LEARNER_DIR}/${name}")
+      set(learner 1)
+    endif()
+    list(JOIN files " " file_words)
+    string(APPEND tsv "${id}\t${slug}\t${title}\t${signature}\t${file_words}\t${benchmark}"
+                      "\t${nhints}\t${learner}\n")
   endforeach()
-  # The list of built chapters, for ./workbook (which has no JSON parser).
+  # The list of built chapters, for ./workbook (which has no JSON parser), one
+  # line each: id, slug, title, failure signature, exercise files (separated
+  # by spaces), benchmark, number of hints, and 1 if the learner's variant is
+  # built (my-work/NN-slug existed at configure time), else 0.
   file(WRITE "${PROJECT_BINARY_DIR}/chapters.tsv" "${tsv}")
   workbook_write_flaky_list()
 endfunction()
@@ -183,6 +213,12 @@ function(_workbook_chapter id name signature files)
     add_executable(${ch}_demo_${variant} $<TARGET_OBJECTS:${ch}_demo_objects>)
     target_link_libraries(${ch}_demo_${variant} PRIVATE ${ch}_${variant})
     add_custom_target(${ch}_${variant}_all DEPENDS ${ch}_test_${variant} ${ch}_demo_${variant})
+    if(variant STREQUAL "learner")
+      # The learner's copy is built by ./workbook check/run/bench only: a copy
+      # that does not compile yet must not break the workbook's own build.
+      set_target_properties(${ch}_${variant} ${ch}_test_${variant} ${ch}_bench_${variant}
+        ${ch}_demo_${variant} PROPERTIES EXCLUDE_FROM_ALL ON)
+    endif()
   endforeach()
 
   workbook_add_compile_fail_tests("${PROJECT_SOURCE_DIR}/tests/${name}/compile_fail" ${name}
