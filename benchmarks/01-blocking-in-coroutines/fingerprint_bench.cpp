@@ -58,7 +58,8 @@ void run_requests(benchmark::State& state, bool concurrent) {
   }
   state.counters["requests"] =
       benchmark::Counter(static_cast<double>(done), benchmark::Counter::kIsRate);
-  state.counters["completed"] = static_cast<double>(done);
+  state.counters["completed"] =  // per iteration: N when every request finished
+      benchmark::Counter(static_cast<double>(done), benchmark::Counter::kAvgIterations);
   state.counters["stall_ms"] =
       std::chrono::duration<double, std::milli>(stalls.longest().duration).count();
 }

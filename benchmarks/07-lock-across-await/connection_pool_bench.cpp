@@ -77,7 +77,8 @@ void run_queries(benchmark::State& state, Callers callers) {
   const mockdb::Stats stats = db.stats();
   state.counters["queries"] =
       benchmark::Counter(static_cast<double>(done), benchmark::Counter::kIsRate);
-  state.counters["completed"] = static_cast<double>(done);
+  state.counters["completed"] =  // per iteration: N when every request finished
+      benchmark::Counter(static_cast<double>(done), benchmark::Counter::kAvgIterations);
   state.counters["max_in_flight"] = static_cast<double>(stats[mockdb::OpKind::query].max_in_flight);
   state.counters["connects"] = static_cast<double>(stats[mockdb::OpKind::connect].started);
 }
