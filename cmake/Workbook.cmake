@@ -54,11 +54,30 @@ function(workbook_use_test_pch target)
   endif()
 endfunction()
 
-# Reads one string field of chapter entry `index` into `out`.
+# Reads one field of chapter entry `index` into `out`; a missing field stops
+# the configuration with a message that names the entry and the field.
 function(_workbook_field out index field)
-  string(JSON value GET "${_WORKBOOK_JSON}" chapters ${index} ${field})
+  string(JSON value ERROR_VARIABLE error GET "${_WORKBOOK_JSON}" chapters ${index} ${field})
+  if(error)
+    string(JSON id ERROR_VARIABLE ignored GET "${_WORKBOOK_JSON}" chapters ${index} id)
+    message(FATAL_ERROR "chapters/catalog.json: chapter entry ${index} (id \"${id}\") has no "
+      "\"${field}\". Every chapter needs id, slug, title, seed_section, files, signature, "
+      "hints and benchmark (see docs/adding-a-chapter.md).")
+  endif()
   set(${out} "${value}" PARENT_SCOPE)
 endfunction()
+
+# Reads the catalog into _WORKBOOK_JSON (in the caller's scope) and its number
+# of chapters into `count`, or stops with a message saying what is wrong.
+macro(_workbook_read_catalog count)
+  file(READ "${WORKBOOK_CATALOG}" _WORKBOOK_JSON)
+  string(JSON ${count} ERROR_VARIABLE _workbook_error LENGTH "${_WORKBOOK_JSON}" chapters)
+  if(_workbook_error)
+    message(FATAL_ERROR "chapters/catalog.json cannot be read: ${_workbook_error}\n"
+      "It must be a JSON object whose \"chapters\" is a list of chapter entries; fix the "
+      "place named above (a missing comma or quote, most often).")
+  endif()
+endmacro()
 
 # Writes chapter `index`'s hints to build/<preset>/catalog/<id>.hints, one per
 # line, for ./workbook hint; `out` receives how many there are.
@@ -111,8 +130,7 @@ function(workbook_add_compile_fail_tests dir prefix link_with)
 endfunction()
 
 function(workbook_add_chapters)
-  file(READ "${WORKBOOK_CATALOG}" _WORKBOOK_JSON)
-  string(JSON count LENGTH "${_WORKBOOK_JSON}" chapters)
+  _workbook_read_catalog(count)
   math(EXPR last "${count} - 1")
   set(tsv "")
   foreach(i RANGE ${last})
