@@ -16,15 +16,6 @@ namespace asio = boost::asio;
 
 namespace ch04 {
 
-namespace {
-mockdb::Row note_row(const std::string& title, const std::string& body) {
-  mockdb::Row row;
-  row["title"] = title;
-  row["body"] = body;
-  return row;
-}
-}  // namespace
-
 asio::awaitable<SaveResult> save_note(mockdb::DatabaseService& db, std::string title,
                                       std::string body) {
   mockdb::Row row = note_row(title, body);

@@ -43,4 +43,9 @@ boost::asio::awaitable<SaveResult> save_note(mockdb::DatabaseService& db, std::s
 boost::asio::awaitable<std::vector<SaveResult>> save_notes(mockdb::DatabaseService& db,
                                                            std::vector<Draft> drafts);
 
+// ---- provided (notes.cpp) ----
+
+/// The row a note is stored as: fields "title" and "body".
+mockdb::Row note_row(const std::string& title, const std::string& body);
+
 }  // namespace ch04

@@ -87,6 +87,12 @@ TEST_F(MissedCoAwait, SavedBatchIsInTheDatabaseWhenSaveReturns) {
   EXPECT_EQ(ids.size(), drafts.size()) << "two drafts were reported with the same id.";
 }
 
+TEST_F(MissedCoAwait, EmptyBatchCompletesWithNoResults) {
+  const auto results = workbook::run_to_completion(ctx, ch04::save_notes(db, {}), "save_notes({})");
+  EXPECT_TRUE(results.empty());
+  EXPECT_EQ(db.count(ch04::kNotesTable), 0u);
+}
+
 TEST_F(MissedCoAwait, FailedWriteIsReportedNotSwallowed) {
   db.fail_next(1, mockdb::Errc::connection_reset, mockdb::OpKind::create);
   EXPECT_THROW(workbook::run_to_completion(ctx, ch04::save_note(db, "t", "b"), "save_note"),
