@@ -21,11 +21,15 @@ namespace {
                        when + "Pending operations:\n" + Trace::describe_all_pending());
 }
 
-// One turn of a virtual-time loop. Returns false when nothing can ever run again.
-bool virtual_turn(boost::asio::io_context& ctx, const bool& done) {
+// One turn of a virtual-time loop: runs the ready handlers (adding how many
+// to `handlers`), else waits for pool jobs, else moves the clock to the next
+// timer. Returns false when nothing can ever run again.
+bool virtual_turn(boost::asio::io_context& ctx, std::size_t& handlers) {
   if (ctx.stopped()) ctx.restart();
   detail::reset_next_deadline();
-  if (ctx.poll() > 0 || done) return true;
+  const std::size_t ran = ctx.poll();
+  handlers += ran;
+  if (ran > 0) return true;
   if (pending_external_jobs() > 0) {
     // A blocking job is running on a thread pool; its completion will be
     // posted to the loop. Wait for it rather than let virtual time run ahead.
@@ -50,8 +54,9 @@ void drive(boost::asio::io_context& ctx, const bool& done, std::string_view what
     if (!done) throw_never_completed(what, "the event loop ran out of work");
     return;
   }
+  std::size_t handlers = 0;
   while (!done) {
-    if (!virtual_turn(ctx, done)) {
+    if (!virtual_turn(ctx, handlers)) {
       throw_never_completed(what, "nothing was left that could resume it");
     }
   }
@@ -63,20 +68,9 @@ std::size_t run_until_idle(boost::asio::io_context& ctx) {
   if (ctx.stopped()) ctx.restart();
   if (!VirtualTime::active()) return ctx.run();
   std::size_t handlers = 0;
-  for (;;) {
-    if (ctx.stopped()) ctx.restart();
-    detail::reset_next_deadline();
-    const std::size_t n = ctx.poll();
-    handlers += n;
-    if (n > 0) continue;
-    if (pending_external_jobs() > 0) {
-      std::this_thread::sleep_for(std::chrono::microseconds(50));
-      continue;
-    }
-    const Clock::time_point next = detail::next_deadline();
-    if (next == Clock::time_point::max()) return handlers;
-    VirtualTime::advance_to(next);
+  while (virtual_turn(ctx, handlers)) {
   }
+  return handlers;
 }
 
 int run_demo(std::string_view demo, const std::function<void()>& body) noexcept {
