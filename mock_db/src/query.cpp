@@ -1,5 +1,6 @@
 // The parser of the mock database's query language: a hand-written lexer and recursive-descent
-// parser whose errors name the position, what was expected and what was found.
+// parser whose errors name the position, what was expected and what was found. What the
+// language means (and where it differs from PostgreSQL and SQLite) is in query.hpp.
 #include "mockdb/query.hpp"
 
 #include <algorithm>
@@ -25,9 +26,12 @@ std::string format_message(std::size_t position, const std::string& expected,
 // turns absurd numbers into a clear error instead of an overflow.
 constexpr std::uint64_t max_parameter = 65535;
 
-constexpr std::array<std::string_view, 13> reserved_words = {
-    "SELECT", "FROM",  "WHERE",  "AND",  "ORDER", "BY",  "ASC",
-    "DESC",   "LIMIT", "OFFSET", "TRUE", "FALSE", "NULL"};
+// Words that cannot name a table or column unless quoted; all of them are reserved in
+// PostgreSQL too. NULLS, FIRST and LAST are keywords only after an ORDER BY column and stay
+// usable as names, as in PostgreSQL ("first" and "last" make likely column names).
+constexpr std::array<std::string_view, 15> reserved_words = {
+    "SELECT", "FROM",   "WHERE", "AND",   "ORDER", "BY", "ASC", "DESC",
+    "LIMIT",  "OFFSET", "TRUE",  "FALSE", "NULL",  "IS", "NOT"};
 
 bool is_ident_start(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_'; }
 bool is_digit(char c) { return c >= '0' && c <= '9'; }
@@ -37,6 +41,7 @@ bool is_space(char c) {
 }
 
 char to_upper(char c) { return (c >= 'a' && c <= 'z') ? static_cast<char>(c - 'a' + 'A') : c; }
+char to_lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
 
 // ASCII-only on purpose: keywords are ASCII, and locale-dependent case folding would make the
 // same query parse differently on different machines.
@@ -55,13 +60,14 @@ bool is_reserved(std::string_view word) {
   return false;
 }
 
-enum class TokenKind { word, number, string, parameter, symbol, end, invalid };
+enum class TokenKind { word, quoted_name, number, string, parameter, symbol, end, invalid };
 
 struct Token {
   TokenKind kind = TokenKind::end;
   std::size_t position = 0;
   std::string_view text;      // exactly as written, quotes and all
   boost::json::value value;   // the value of a number or string literal
+  std::string name;           // the name inside a "quoted identifier", "" unescaped
   std::size_t parameter = 0;  // the 0-based index of a `$n`
 };
 
@@ -90,21 +96,16 @@ class Parser {
     }
     if (accept_keyword("ORDER")) {
       expect_keyword("BY");
-      q.order_by = expect_identifier("a column name");
-      next = {"ASC", "DESC", "LIMIT", "OFFSET"};
-      if (accept_keyword("DESC")) {
-        q.descending = true;
-        next = {"LIMIT", "OFFSET"};
-      } else if (accept_keyword("ASC")) {
-        next = {"LIMIT", "OFFSET"};
-      }
+      do {
+        q.order_by.push_back(parse_sort_key(next));
+      } while (accept_symbol(","));
     }
     if (accept_keyword("LIMIT")) {
-      q.limit = parse_bound(q);
+      q.limit = parse_row_count(q);
       next = {"OFFSET"};
     }
     if (accept_keyword("OFFSET")) {
-      q.offset = parse_bound(q);
+      q.offset = parse_row_count(q);
       next = {};
     }
     bool semicolon = false;
@@ -151,13 +152,28 @@ class Parser {
     return true;
   }
 
+  bool accept_symbol(std::string_view symbol) {
+    if (!is_symbol(symbol)) return false;
+    advance();
+    return true;
+  }
+
   void expect_keyword(std::string_view keyword) {
     if (!accept_keyword(keyword)) fail(std::string(keyword));
   }
 
+  // A table or column name. Unquoted names are folded to lower case, as PostgreSQL folds them,
+  // so `Notes` and `notes` are one table; a quoted name is kept exactly as written.
   std::string expect_identifier(std::string_view what) {
-    if (current_.kind != TokenKind::word || is_reserved(current_.text)) fail(std::string(what));
-    std::string name(current_.text);
+    std::string name;
+    if (current_.kind == TokenKind::quoted_name) {
+      name = std::move(current_.name);
+    } else if (current_.kind == TokenKind::word && !is_reserved(current_.text)) {
+      name.reserve(current_.text.size());
+      for (char c : current_.text) name += to_lower(c);
+    } else {
+      fail(std::string(what));
+    }
     advance();
     return name;
   }
@@ -169,6 +185,14 @@ class Parser {
   Condition parse_condition(Query& q) {
     Condition c;
     c.column = expect_identifier("a column name");
+    if (accept_keyword("IS")) {
+      // IS [NOT] NULL is the only test that can be TRUE for a NULL: `= NULL` never is.
+      const bool negated = accept_keyword("NOT");
+      if (!accept_keyword("NULL")) fail(negated ? "NULL" : "NULL or NOT NULL");
+      c.op = negated ? CompareOp::is_not_null : CompareOp::is_null;
+      c.operand = boost::json::value(nullptr);
+      return c;
+    }
     c.op = parse_operator();
     switch (current_.kind) {
       case TokenKind::parameter:
@@ -212,25 +236,50 @@ class Parser {
         }
       }
     }
-    fail("a comparison operator (=, !=, <>, <, <=, >, >=)");
+    fail("a comparison operator (=, !=, <>, <, <=, >, >=) or IS");
   }
 
-  Bound parse_bound(Query& q) {
-    Bound b;
+  // One ORDER BY key; `next` becomes what may follow it, for the trailing-garbage message.
+  SortKey parse_sort_key(std::vector<std::string_view>& next) {
+    SortKey key;
+    key.column = expect_identifier("a column name");
+    next = {"ASC", "DESC", "NULLS", "','", "LIMIT", "OFFSET"};
+    if (accept_keyword("DESC")) {
+      key.descending = true;
+      next = {"NULLS", "','", "LIMIT", "OFFSET"};
+    } else if (accept_keyword("ASC")) {
+      next = {"NULLS", "','", "LIMIT", "OFFSET"};
+    }
+    if (accept_keyword("NULLS")) {
+      if (accept_keyword("FIRST")) {
+        key.nulls = NullsOrder::first;
+      } else if (accept_keyword("LAST")) {
+        key.nulls = NullsOrder::last;
+      } else {
+        fail("FIRST or LAST");
+      }
+      next = {"','", "LIMIT", "OFFSET"};
+    }
+    return key;
+  }
+
+  // A LIMIT or OFFSET count. Both databases take a bigint here, so neither a negative count
+  // (SQLite would read LIMIT -1 as "no limit", PostgreSQL rejects it) nor one above the bigint
+  // range is accepted.
+  RowCount parse_row_count(Query& q) {
+    RowCount count;
     if (current_.kind == TokenKind::parameter) {
-      b.is_parameter = true;
-      b.value = current_.parameter;
+      count.is_parameter = true;
+      count.value = current_.parameter;
       note_parameter(q, current_.parameter);
     } else if (current_.kind == TokenKind::number && current_.value.is_int64() &&
                current_.value.get_int64() >= 0) {
-      b.value = static_cast<std::uint64_t>(current_.value.get_int64());
-    } else if (current_.kind == TokenKind::number && current_.value.is_uint64()) {
-      b.value = current_.value.get_uint64();
+      count.value = static_cast<std::uint64_t>(current_.value.get_int64());
     } else {
-      fail("a non-negative integer or a parameter");
+      fail("a row count from 0 to " + std::to_string(kMaxRowCount) + " or a parameter");
     }
     advance();
-    return b;
+    return count;
   }
 
   void advance() { current_ = lex(); }
@@ -248,11 +297,14 @@ class Parser {
     if (is_ident_start(c)) {
       while (pos_ < sql_.size() && is_ident_char(sql_[pos_])) ++pos_;
       t.kind = TokenKind::word;
-    } else if (is_digit(c) || (c == '-' && pos_ + 1 < sql_.size() && is_digit(sql_[pos_ + 1]))) {
+    } else if (starts_number(pos_)) {
       lex_number(t);
       return t;
     } else if (c == '\'') {
       lex_string(t);
+      return t;
+    } else if (c == '"') {
+      lex_quoted_name(t);
       return t;
     } else if (c == '$') {
       lex_parameter(t);
@@ -261,7 +313,7 @@ class Parser {
                (sql_[pos_ + 1] == '=' || (c == '<' && sql_[pos_ + 1] == '>'))) {
       pos_ += 2;
       t.kind = TokenKind::symbol;
-    } else if (c == '*' || c == ';' || c == '=' || c == '<' || c == '>') {
+    } else if (c == '*' || c == ';' || c == ',' || c == '=' || c == '<' || c == '>') {
       ++pos_;
       t.kind = TokenKind::symbol;
     } else {
@@ -277,19 +329,34 @@ class Parser {
     return t;
   }
 
+  bool digit_at(std::size_t i) const { return i < sql_.size() && is_digit(sql_[i]); }
+
+  // 7, 2.5, 3., .5 and 1e3, each possibly after a '-' that touches it: the forms both
+  // databases read as numbers.
+  bool starts_number(std::size_t i) const {
+    if (i < sql_.size() && sql_[i] == '-') ++i;
+    return digit_at(i) || (i < sql_.size() && sql_[i] == '.' && digit_at(i + 1));
+  }
+
   void lex_number(Token& t) {
     const std::size_t start = pos_;
     if (sql_[pos_] == '-') ++pos_;
-    while (pos_ < sql_.size() && is_digit(sql_[pos_])) ++pos_;
+    while (digit_at(pos_)) ++pos_;
     bool decimal = false;
     bool well_formed = true;
     if (pos_ < sql_.size() && sql_[pos_] == '.') {
       decimal = true;
       ++pos_;
-      if (pos_ >= sql_.size() || !is_digit(sql_[pos_])) well_formed = false;
-      while (pos_ < sql_.size() && is_digit(sql_[pos_])) ++pos_;
+      while (digit_at(pos_)) ++pos_;
     }
-    // `12abc`, `1.2.3` and `1.` are one bad number, not a number followed by something else:
+    if (pos_ < sql_.size() && (sql_[pos_] == 'e' || sql_[pos_] == 'E')) {
+      decimal = true;
+      ++pos_;
+      if (pos_ < sql_.size() && (sql_[pos_] == '+' || sql_[pos_] == '-')) ++pos_;
+      if (!digit_at(pos_)) well_formed = false;
+      while (digit_at(pos_)) ++pos_;
+    }
+    // `12abc`, `1.2.3` and `1e` are one bad number, not a number followed by something else:
     // swallow the whole run so the message quotes all of it.
     if (pos_ < sql_.size() && (is_ident_char(sql_[pos_]) || sql_[pos_] == '.')) {
       well_formed = false;
@@ -350,6 +417,35 @@ class Parser {
     t.kind = TokenKind::string;
     t.text = sql_.substr(start, pos_ - start);
     t.value = boost::json::string(value);
+  }
+
+  void lex_quoted_name(Token& t) {
+    const std::size_t start = pos_;
+    ++pos_;  // the opening quote
+    std::string name;
+    for (;;) {
+      if (pos_ >= sql_.size()) {
+        fail_at(pos_, "a closing \" for the name starting at position " + std::to_string(start),
+                "");
+      }
+      const char c = sql_[pos_++];
+      if (c == '"') {
+        if (pos_ < sql_.size() && sql_[pos_] == '"') {
+          name += '"';  // "" stands for one quote inside the name
+          ++pos_;
+          continue;
+        }
+        break;
+      }
+      name += c;
+    }
+    t.text = sql_.substr(start, pos_ - start);
+    if (name.empty()) {
+      // PostgreSQL's rule too ("zero-length delimited identifier").
+      fail_at(start, "a name of at least one character between the double quotes", t.text);
+    }
+    t.kind = TokenKind::quoted_name;
+    t.name = std::move(name);
   }
 
   void lex_parameter(Token& t) {

@@ -1,4 +1,6 @@
-// The in-memory tables and the query evaluator of the mock database.
+// The in-memory tables and the query evaluator of the mock database. The evaluator follows SQL
+// as PostgreSQL and SQLite agree on it (three-valued logic for NULL, NULLS FIRST/LAST, typed
+// comparisons); query.hpp documents the rules and what remains different.
 #include "mockdb/store.hpp"
 
 #include <algorithm>
@@ -95,63 +97,117 @@ std::partial_ordering compare_numbers(const json::value& a, const json::value& b
   }
 }
 
-// Values of the same orderable kind (boolean, number, string).
-std::partial_ordering compare_same_kind(const json::value& a, const json::value& b) {
+bool is_nan(const json::value& v) { return v.is_double() && std::isnan(v.get_double()); }
+
+// Values of the same orderable kind (boolean, number, string), totally ordered. NaN follows
+// PostgreSQL: equal to itself and greater than every other number, so that comparing and
+// sorting agree.
+std::weak_ordering compare_same_kind(const json::value& a, const json::value& b) {
   switch (kind_of(a)) {
     case Kind::boolean:
       return a.get_bool() <=> b.get_bool();
-    case Kind::number:
-      return compare_numbers(a, b);
+    case Kind::number: {
+      const bool a_nan = is_nan(a);
+      const bool b_nan = is_nan(b);
+      if (a_nan || b_nan) return a_nan <=> b_nan;
+      const std::partial_ordering order = compare_numbers(a, b);
+      if (order < 0) return std::weak_ordering::less;
+      if (order > 0) return std::weak_ordering::greater;
+      return std::weak_ordering::equivalent;
+    }
     case Kind::string: {
       const std::string_view sa(a.get_string().data(), a.get_string().size());
       const std::string_view sb(b.get_string().data(), b.get_string().size());
       return sa <=> sb;
     }
     default:
-      return std::partial_ordering::unordered;
+      return std::weak_ordering::equivalent;
   }
 }
 
-bool condition_holds(const json::value& lhs, CompareOp op, const json::value& rhs) {
-  const Kind kind = kind_of(lhs);
-  if (kind != kind_of(rhs)) return op == CompareOp::ne;
-  if (kind == Kind::null || kind == Kind::array || kind == Kind::object) {
-    // No order among these: only (in)equality means something.
-    if (op == CompareOp::eq) return lhs == rhs;
-    if (op == CompareOp::ne) return lhs != rhs;
-    return false;
+// SQL's three-valued logic: a comparison with NULL is neither true nor false.
+enum class Truth { false_, true_, unknown };
+
+// --- Describing values and conditions in messages -------------------------------------------
+
+const char* kind_name(Kind kind) {
+  switch (kind) {
+    case Kind::null:
+      return "NULL";
+    case Kind::boolean:
+      return "a boolean";
+    case Kind::number:
+      return "a number";
+    case Kind::string:
+      return "a string";
+    case Kind::array:
+      return "an array";
+    case Kind::object:
+      return "an object";
   }
-  // With a NaN the ordering is unordered: every operator but != is false, as in IEEE 754.
-  const std::partial_ordering order = compare_same_kind(lhs, rhs);
+  return "a value";
+}
+
+// A value as a query would spell it: 'text' (quotes doubled), TRUE, NULL, 2.5; arrays and
+// objects, which SQL has no literal for, as JSON.
+std::string sql_literal(const json::value& v) {
+  if (v.is_string()) {
+    std::string text = "'";
+    for (char c : v.get_string()) {
+      text += c;
+      if (c == '\'') text += '\'';
+    }
+    return text + "'";
+  }
+  if (v.is_bool()) return v.get_bool() ? "TRUE" : "FALSE";
+  if (v.is_null()) return "NULL";
+  return json::serialize(v);
+}
+
+// A column as a query would name it: bare if folding would give it back, quoted otherwise.
+std::string sql_name(std::string_view name) {
+  const bool plain = !name.empty() && !(name[0] >= '0' && name[0] <= '9') &&
+                     std::all_of(name.begin(), name.end(), [](char c) {
+                       return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_';
+                     });
+  if (plain) return std::string(name);
+  std::string quoted = "\"";
+  for (char c : name) {
+    quoted += c;
+    if (c == '"') quoted += '"';
+  }
+  return quoted + "\"";
+}
+
+const char* operator_text(CompareOp op) {
   switch (op) {
     case CompareOp::eq:
-      return order == 0;
+      return "=";
     case CompareOp::ne:
-      return order != 0;
+      return "!=";
     case CompareOp::lt:
-      return order < 0;
+      return "<";
     case CompareOp::le:
-      return order <= 0;
+      return "<=";
     case CompareOp::gt:
-      return order > 0;
+      return ">";
     case CompareOp::ge:
-      return order >= 0;
+      return ">=";
+    case CompareOp::is_null:
+      return "IS NULL";
+    case CompareOp::is_not_null:
+      return "IS NOT NULL";
   }
-  return false;
+  return "?";
 }
 
-// A strict weak order over all values for ORDER BY: by kind first (null smallest), then by
-// value; NaN sorts after every other number, and arrays and objects tie with their own kind.
-bool sorts_before(const json::value& a, const json::value& b) {
-  const Kind ka = kind_of(a);
-  const Kind kb = kind_of(b);
-  if (ka != kb) return ka < kb;
-  if (ka == Kind::number) {
-    const bool a_nan = a.is_double() && std::isnan(a.get_double());
-    const bool b_nan = b.is_double() && std::isnan(b.get_double());
-    if (a_nan || b_nan) return !a_nan;
+std::string condition_text(const Condition& c) {
+  std::string text = sql_name(c.column) + " " + operator_text(c.op);
+  if (c.op == CompareOp::is_null || c.op == CompareOp::is_not_null) return text;
+  if (const std::size_t* index = std::get_if<std::size_t>(&c.operand)) {
+    return text + " $" + std::to_string(*index + 1);
   }
-  return compare_same_kind(a, b) < 0;
+  return text + " " + sql_literal(std::get<json::value>(c.operand));
 }
 
 const json::value& null_value() {
@@ -166,11 +222,16 @@ const json::value& column_of(const Row& row, std::string_view column) {
 
 // --- Binding parameters ----------------------------------------------------------------------
 
-struct BoundCondition {
-  std::string_view column;
-  CompareOp op;
+// A WHERE condition with its operand resolved: the literal, or the parameter's value.
+struct ResolvedCondition {
+  const Condition* condition;
   const json::value* operand;
 };
+
+// Comparisons other than IS [NOT] NULL.
+bool is_comparison(CompareOp op) {
+  return op != CompareOp::is_null && op != CompareOp::is_not_null;
+}
 
 std::string parameter_count_text(std::size_t n) {
   if (n == 0) return "no parameters were given";
@@ -187,8 +248,8 @@ void check_parameter_count(const Query& q, const Params& params) {
       needed = std::max(needed, *index + 1);
     }
   }
-  for (const std::optional<Bound>& b : {q.limit, q.offset}) {
-    if (b && b->is_parameter) needed = std::max<std::uint64_t>(needed, b->value + 1);
+  for (const std::optional<RowCount>& count : {q.limit, q.offset}) {
+    if (count && count->is_parameter) needed = std::max<std::uint64_t>(needed, count->value + 1);
   }
   if (needed > params.size()) {
     throw_error(Errc::bad_parameter, "query uses $" + std::to_string(needed) + " but " +
@@ -196,16 +257,19 @@ void check_parameter_count(const Query& q, const Params& params) {
   }
 }
 
-std::optional<std::uint64_t> resolve_bound(const std::optional<Bound>& b, const char* clause,
-                                           const Params& params) {
-  if (!b) return std::nullopt;
-  if (!b->is_parameter) return b->value;
-  const json::value& v = params[static_cast<std::size_t>(b->value)];
-  if (v.is_uint64()) return v.get_uint64();
+// The value of a LIMIT or OFFSET. A parameter must hold a bigint from 0 up, as both databases
+// require; NULL (PostgreSQL's "no limit") is refused since SQLite rejects it.
+std::optional<std::uint64_t> resolve_row_count(const std::optional<RowCount>& count,
+                                               const char* clause, const Params& params) {
+  if (!count) return std::nullopt;
+  if (!count->is_parameter) return count->value;
+  const json::value& v = params[static_cast<std::size_t>(count->value)];
+  if (v.is_uint64() && v.get_uint64() <= kMaxRowCount) return v.get_uint64();
   if (v.is_int64() && v.get_int64() >= 0) return static_cast<std::uint64_t>(v.get_int64());
-  throw_error(Errc::bad_parameter, std::string(clause) + " $" + std::to_string(b->value + 1) +
-                                       " must be a non-negative integer, but it is " +
-                                       json::serialize(v));
+  throw_error(Errc::bad_parameter, std::string(clause) + " $" + std::to_string(count->value + 1) +
+                                       " must be an integer from 0 to " +
+                                       std::to_string(kMaxRowCount) + ", but it is " +
+                                       json::serialize(v) + ": pass a whole number of rows");
 }
 
 // --- The id range a query can match ------------------------------------------------------------
@@ -227,7 +291,7 @@ std::optional<Id> smallest_id_above(const json::value& v, bool inclusive) {
     return smallest_id_above(json::value(static_cast<Id>(u)), inclusive);
   }
   const double d = v.get_double();
-  if (std::isnan(d)) return std::nullopt;
+  if (std::isnan(d)) return std::nullopt;  // NaN is greater than every number
   const double bound = inclusive ? std::ceil(d) : std::floor(d) + 1;
   if (bound >= two_pow_63) return std::nullopt;
   if (bound < -two_pow_63) return min_id;
@@ -248,7 +312,7 @@ std::optional<Id> largest_id_below(const json::value& v, bool inclusive) {
     return largest_id_below(json::value(static_cast<Id>(u)), inclusive);
   }
   const double d = v.get_double();
-  if (std::isnan(d)) return std::nullopt;
+  if (std::isnan(d)) return max_id;  // NaN is greater than every number
   const double bound = inclusive ? std::floor(d) : std::ceil(d) - 1;
   if (bound < -two_pow_63) return std::nullopt;
   if (bound >= two_pow_63) return max_id;
@@ -262,15 +326,16 @@ struct IdRange {
   Id last = max_id;
 };
 
-std::optional<IdRange> id_range(const std::vector<BoundCondition>& conditions) {
+std::optional<IdRange> id_range(const std::vector<ResolvedCondition>& conditions) {
   IdRange range;
-  for (const BoundCondition& c : conditions) {
-    if (c.column != "id" || !c.operand->is_number()) continue;
+  for (const ResolvedCondition& c : conditions) {
+    if (c.condition->column != "id" || !c.operand->is_number()) continue;
     std::optional<Id> low;
     std::optional<Id> high;
     bool has_low = false;
     bool has_high = false;
-    switch (c.op) {
+    const CompareOp op = c.condition->op;
+    switch (op) {
       case CompareOp::eq:
         low = smallest_id_above(*c.operand, true);
         high = largest_id_below(*c.operand, true);
@@ -278,15 +343,17 @@ std::optional<IdRange> id_range(const std::vector<BoundCondition>& conditions) {
         break;
       case CompareOp::gt:
       case CompareOp::ge:
-        low = smallest_id_above(*c.operand, c.op == CompareOp::ge);
+        low = smallest_id_above(*c.operand, op == CompareOp::ge);
         has_low = true;
         break;
       case CompareOp::lt:
       case CompareOp::le:
-        high = largest_id_below(*c.operand, c.op == CompareOp::le);
+        high = largest_id_below(*c.operand, op == CompareOp::le);
         has_high = true;
         break;
       case CompareOp::ne:
+      case CompareOp::is_null:
+      case CompareOp::is_not_null:
         break;
     }
     if ((has_low && !low) || (has_high && !high)) return std::nullopt;
@@ -297,16 +364,130 @@ std::optional<IdRange> id_range(const std::vector<BoundCondition>& conditions) {
   return range;
 }
 
-bool all_hold(const Row& row, const std::vector<BoundCondition>& conditions) {
-  for (const BoundCondition& c : conditions) {
-    if (!condition_holds(column_of(row, c.column), c.op, *c.operand)) return false;
-  }
-  return true;
+// --- Evaluating conditions ----------------------------------------------------------------------
+
+[[noreturn]] void throw_type_mismatch(const ResolvedCondition& c, const json::value& value,
+                                      const std::string& table, const Row& row) {
+  const std::string column = sql_name(c.condition->column);
+  const char* value_kind = kind_name(kind_of(value));
+  const char* operand_kind = kind_name(kind_of(*c.operand));
+  throw_error(Errc::bad_parameter,
+              "WHERE " + condition_text(*c.condition) + " compares " + value_kind + " with " +
+                  operand_kind + " (row " + json::serialize(row.at("id")) + " of table '" + table +
+                  "' has " + column + " = " + sql_literal(value) +
+                  "); PostgreSQL rejects comparisons between types and SQLite converts one "
+                  "side, so the mock refuses them: compare " +
+                  column + " with " + value_kind + ", or store " + column + " as " + operand_kind);
 }
 
-std::uint64_t saturating_add(std::uint64_t a, std::uint64_t b) {
-  const std::uint64_t max = std::numeric_limits<std::uint64_t>::max();
-  return b > max - a ? max : a + b;
+[[noreturn]] void throw_unordered(const ResolvedCondition& c, const json::value& value) {
+  const char* kind = kind_name(kind_of(value));
+  throw_error(Errc::bad_parameter, "WHERE " + condition_text(*c.condition) + " orders " + kind +
+                                       ", which has no order: compare it only with = or !=");
+}
+
+// The truth of one condition for one row. Comparing values of different types is an error
+// (see query.hpp); NULL, of every type, makes any comparison UNKNOWN.
+Truth evaluate(const ResolvedCondition& c, const std::string& table, const Row& row) {
+  const json::value& value = column_of(row, c.condition->column);
+  const CompareOp op = c.condition->op;
+  if (op == CompareOp::is_null) return value.is_null() ? Truth::true_ : Truth::false_;
+  if (op == CompareOp::is_not_null) return value.is_null() ? Truth::false_ : Truth::true_;
+  if (value.is_null() || c.operand->is_null()) return Truth::unknown;
+  const Kind kind = kind_of(value);
+  if (kind != kind_of(*c.operand)) throw_type_mismatch(c, value, table, row);
+  auto truth = [](bool b) { return b ? Truth::true_ : Truth::false_; };
+  if (kind == Kind::array || kind == Kind::object) {
+    if (op == CompareOp::eq) return truth(value == *c.operand);
+    if (op == CompareOp::ne) return truth(value != *c.operand);
+    throw_unordered(c, value);
+  }
+  const std::weak_ordering order = compare_same_kind(value, *c.operand);
+  switch (op) {
+    case CompareOp::eq:
+      return truth(order == 0);
+    case CompareOp::ne:
+      return truth(order != 0);
+    case CompareOp::lt:
+      return truth(order < 0);
+    case CompareOp::le:
+      return truth(order <= 0);
+    case CompareOp::gt:
+      return truth(order > 0);
+    case CompareOp::ge:
+      return truth(order >= 0);
+    case CompareOp::is_null:
+    case CompareOp::is_not_null:
+      break;
+  }
+  return Truth::unknown;
+}
+
+// WHERE keeps a row when the AND of its conditions is TRUE. Kleene's AND: FALSE if any is
+// FALSE, else UNKNOWN if any is UNKNOWN. Every condition is evaluated, none skipped, so a type
+// error shows whatever order the conditions are written in.
+bool matches(const Row& row, const std::vector<ResolvedCondition>& conditions,
+             const std::string& table) {
+  Truth all = Truth::true_;
+  for (const ResolvedCondition& c : conditions) {
+    const Truth t = evaluate(c, table, row);
+    if (t == Truth::false_) {
+      all = Truth::false_;
+    } else if (t == Truth::unknown && all == Truth::true_) {
+      all = Truth::unknown;
+    }
+  }
+  return all == Truth::true_;
+}
+
+// --- Sorting -------------------------------------------------------------------------------------
+
+// The order of non-null values of any kinds, for ORDER BY: by kind (booleans, numbers, strings,
+// arrays, objects), then by value; arrays and objects tie with their own kind.
+std::weak_ordering sort_order(const json::value& a, const json::value& b) {
+  const Kind ka = kind_of(a);
+  const Kind kb = kind_of(b);
+  if (ka != kb) return ka <=> kb;
+  return compare_same_kind(a, b);
+}
+
+// True if `a` goes before `b` under `keys`; each of `a` and `b` holds one value per key.
+bool sorts_before(const std::vector<SortKey>& keys, const json::value* const* a,
+                  const json::value* const* b) {
+  for (std::size_t k = 0; k < keys.size(); ++k) {
+    const bool a_null = a[k]->is_null();
+    const bool b_null = b[k]->is_null();
+    if (a_null && b_null) continue;
+    if (a_null || b_null) return a_null == keys[k].nulls_first();
+    const std::weak_ordering order = sort_order(*a[k], *b[k]);
+    if (order == 0) continue;
+    return keys[k].descending ? order > 0 : order < 0;
+  }
+  return false;
+}
+
+// The message for a table that does not exist, naming a table whose name differs only in
+// case: the likely cause is an unquoted name folded to lower case.
+template <typename Tables>
+std::string no_such_table_message(const Tables& tables, const std::string& name) {
+  auto same_ignoring_case = [&name](const std::string& other) {
+    return other.size() == name.size() &&
+           std::equal(other.begin(), other.end(), name.begin(), [](char x, char y) {
+             auto lower = [](char c) {
+               return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
+             };
+             return lower(x) == lower(y);
+           });
+  };
+  for (const auto& [other, table] : tables) {
+    if (same_ignoring_case(other)) {
+      return "no such table '" + name +
+             "' (unquoted names are folded to lower case); there is a table '" + other +
+             "': write " + sql_name(other) + " in the query, or name the table in lower case";
+    }
+  }
+  return "no such table '" + name +
+         "': a table exists once a row has been created in it; check the name";
 }
 
 }  // namespace
@@ -361,8 +542,10 @@ std::size_t Store::size(const std::string& table) const {
 Store::SelectResult Store::select(const Query& q, const Params& params) const {
   // Bind everything before taking the lock: a bad call fails without touching the data.
   check_parameter_count(q, params);
-  std::vector<BoundCondition> conditions;
+  std::vector<ResolvedCondition> conditions;
   conditions.reserve(q.where.size());
+  // A comparison with NULL is never TRUE, so neither is the AND: no row can match.
+  bool never_true = false;
   for (const Condition& c : q.where) {
     const json::value* operand = nullptr;
     if (const std::size_t* index = std::get_if<std::size_t>(&c.operand)) {
@@ -370,34 +553,41 @@ Store::SelectResult Store::select(const Query& q, const Params& params) const {
     } else {
       operand = &std::get<json::value>(c.operand);
     }
-    conditions.push_back({c.column, c.op, operand});
+    if (is_comparison(c.op) && operand->is_null()) never_true = true;
+    conditions.push_back({&c, operand});
   }
-  const std::optional<std::uint64_t> limit = resolve_bound(q.limit, "LIMIT", params);
-  const std::uint64_t offset = resolve_bound(q.offset, "OFFSET", params).value_or(0);
+  const std::optional<std::uint64_t> limit = resolve_row_count(q.limit, "LIMIT", params);
+  const std::uint64_t offset = resolve_row_count(q.offset, "OFFSET", params).value_or(0);
 
   SelectResult result;
   {
     std::shared_lock lock(mutex_);
     auto t = tables_.find(q.table);
-    if (t == tables_.end()) throw_error(Errc::no_such_table, "no such table '" + q.table + "'");
+    if (t == tables_.end())
+      throw_error(Errc::no_such_table, no_such_table_message(tables_, q.table));
     const std::map<Id, Row>& rows = t->second.rows;
 
-    if (!q.order_by || *q.order_by == "id") {
+    if (never_true) {
+      // Like a real planner's constant-false filter: nothing is read.
+    } else if (q.order_by.empty() || q.order_by.front().column == "id") {
       // Id order is the map's own order, so the scan can start and stop where the id
-      // conditions and LIMIT say, the way a database walks a primary-key index.
+      // conditions and LIMIT say, the way a database walks a primary-key index. Ids are unique,
+      // so keys after the id cannot change the order.
+      const bool descending = !q.order_by.empty() && q.order_by.front().descending;
+      // Both are at most kMaxRowCount (2^63 - 1), so the sum cannot overflow.
       const std::uint64_t wanted =
-          limit ? saturating_add(offset, *limit) : std::numeric_limits<std::uint64_t>::max();
+          limit ? offset + *limit : std::numeric_limits<std::uint64_t>::max();
       const std::optional<IdRange> range = id_range(conditions);
       std::uint64_t matched = 0;
       // Examines one row; returns false once enough rows have matched.
       auto visit = [&](const Row& row) {
         ++result.rows_scanned;
-        if (!all_hold(row, conditions)) return true;
+        if (!matches(row, conditions, q.table)) return true;
         if (++matched > offset) result.rows.push_back(row);
         return matched < wanted;
       };
       if (range && wanted > 0) {
-        if (!q.descending) {
+        if (!descending) {
           for (auto it = rows.lower_bound(range->first);
                it != rows.end() && it->first <= range->last && visit(it->second); ++it) {
           }
@@ -409,23 +599,28 @@ Store::SelectResult Store::select(const Query& q, const Params& params) const {
       }
     } else {
       // Sorting by another column needs every matching row first: the whole table is read.
-      std::vector<std::pair<const json::value*, const Row*>> matches;
+      // Each match's sort values sit in `values`, keys.size() per row, looked up once.
+      const std::size_t key_count = q.order_by.size();
+      std::vector<const Row*> matched_rows;
+      std::vector<const json::value*> values;
       for (const auto& [id, row] : rows) {
         ++result.rows_scanned;
-        if (all_hold(row, conditions)) matches.emplace_back(&column_of(row, *q.order_by), &row);
+        if (!matches(row, conditions, q.table)) continue;
+        matched_rows.push_back(&row);
+        for (const SortKey& key : q.order_by) values.push_back(&column_of(row, key.column));
       }
+      std::vector<std::size_t> order(matched_rows.size());
+      for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
       // The rows arrive in id order and the sort is stable, so ties stay in id order.
-      std::stable_sort(matches.begin(), matches.end(), [&](const auto& a, const auto& b) {
-        return q.descending ? sorts_before(*b.first, *a.first) : sorts_before(*a.first, *b.first);
+      std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
+        return sorts_before(q.order_by, &values[a * key_count], &values[b * key_count]);
       });
       const std::size_t begin =
-          static_cast<std::size_t>(std::min<std::uint64_t>(offset, matches.size()));
-      std::size_t end = matches.size();
-      if (limit) {
-        end = static_cast<std::size_t>(std::min<std::uint64_t>(saturating_add(begin, *limit), end));
-      }
+          static_cast<std::size_t>(std::min<std::uint64_t>(offset, order.size()));
+      std::size_t end = order.size();
+      if (limit) end = static_cast<std::size_t>(std::min<std::uint64_t>(begin + *limit, end));
       result.rows.reserve(end - begin);
-      for (std::size_t i = begin; i < end; ++i) result.rows.push_back(*matches[i].second);
+      for (std::size_t i = begin; i < end; ++i) result.rows.push_back(*matched_rows[order[i]]);
     }
   }
   total_rows_scanned_.fetch_add(result.rows_scanned, std::memory_order_relaxed);

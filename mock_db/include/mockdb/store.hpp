@@ -32,6 +32,8 @@ class Store {
 
   /// Adds `row` to `table` (creating the table if needed) under the next id (1, 2, 3, ... per
   /// table), which is also written into the row's "id" field, overriding any given there.
+  /// Table names and row keys are exact, never case-folded: a query reaches them through
+  /// lower-case unquoted names, or quoted ones (see query.hpp).
   Id insert(const std::string& table, Row row);
 
   /// A copy of the row with this id, or nullopt if there is none (or no such table).
@@ -49,17 +51,19 @@ class Store {
 
   /// Runs `q` with `params` bound to its `$1`, `$2`, ... and returns copies of the rows.
   ///
+  /// What a query means (NULL, types, ORDER BY, names) is documented in query.hpp. `q.table`
+  /// is matched exactly against the names given to insert(): the parser has already folded an
+  /// unquoted name to lower case, and names from the C++ API are never folded.
+  ///
   /// Throws boost::system::system_error with Errc::no_such_table if the table was never
-  /// written, or Errc::bad_parameter if a `$n` has no value or a LIMIT/OFFSET parameter is not
-  /// a non-negative integer.
+  /// written (naming a table that differs only in case, if there is one), or
+  /// Errc::bad_parameter if a `$n` has no value, a LIMIT/OFFSET parameter is not an integer
+  /// from 0 to kMaxRowCount, or a condition compares values of different types in a row
+  /// it reads.
   ///
-  /// Comparisons: numbers compare numerically whatever their JSON kind, strings bytewise,
-  /// booleans with false < true; null (and a missing column) only equals null; values of
-  /// different kinds only satisfy `!=`. Without ORDER BY rows come in id order; ORDER BY sorts
-  /// stably (ties in id order), null being the smallest value.
-  ///
-  /// Cost: when the result is in id order (no ORDER BY, or ORDER BY id), conditions on `id`
-  /// narrow the scan to the id range they allow, and with a LIMIT the scan stops as soon as
+  /// Cost: a condition compared with NULL can never hold, so then no row is read. When the
+  /// result is in id order (no ORDER BY, or ORDER BY id first), conditions on `id` narrow the
+  /// scan to the id range they allow, and with a LIMIT the scan stops as soon as
   /// OFFSET + LIMIT rows matched. With ORDER BY another column, every row is examined.
   SelectResult select(const Query& q, const Params& params) const;
 
