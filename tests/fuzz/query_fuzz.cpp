@@ -7,19 +7,27 @@
 #include <cstdint>
 #include <cstdlib>
 #include <string_view>
+#include <utility>
 
 #include "mockdb/query.hpp"
 #include "mockdb/store.hpp"
 
 namespace {
 
+// A table with every case the evaluator distinguishes: integers, strings, doubles, null and
+// missing fields (NULL), and a row whose "rank" is a string, so type errors are reached too; a
+// second table whose name differs only in case reaches the no-such-table hint.
 mockdb::Store& sample_store() {
   static mockdb::Store store;
   static const bool filled = [] {
     for (int i = 0; i < 20; ++i) {
-      store.insert("notes",
-                   {{"rank", i % 7}, {"title", i % 2 == 0 ? "even" : "odd"}, {"score", i * 0.5}});
+      mockdb::Row row = {{"rank", i % 7}, {"score", i * 0.5}};
+      if (i % 5 != 0) row["title"] = i % 2 == 0 ? "even" : "odd";
+      if (i % 3 == 0) row["score"] = nullptr;
+      if (i == 17) row["rank"] = "seventeen";
+      store.insert("notes", std::move(row));
     }
+    store.insert("Archive", {{"rank", 1}});
     return true;
   }();
   (void)filled;

@@ -1,0 +1,1 @@
+SELECT * FROM notes WHERE rank IS NOT 1 ORDER BY a NULLS

@@ -1,0 +1,1 @@
+SELECT * FROM notes WHERE rank = $2 ORDER BY title
