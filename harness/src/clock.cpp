@@ -2,24 +2,15 @@
 #include "workbook/clock.hpp"
 
 #include <atomic>
-#include <cassert>
+#include <stdexcept>
+
+#include "virtual_loop.hpp"
 
 namespace workbook {
 namespace {
 
 std::atomic<bool> virtual_active{false};
 std::atomic<Clock::rep> virtual_now{0};
-// The earliest deadline Asio asked the wait traits about since the runner's last
-// reset: Asio computes "deadline - now" for the earliest pending timer whenever
-// it re-arms its timer, which in virtual time is on every turn of the reactor.
-std::atomic<Clock::rep> earliest_deadline{Clock::duration::max().count()};
-
-void note_deadline(Clock::rep deadline) noexcept {
-  Clock::rep seen = earliest_deadline.load(std::memory_order_relaxed);
-  while (deadline < seen &&
-         !earliest_deadline.compare_exchange_weak(seen, deadline, std::memory_order_relaxed)) {
-  }
-}
 
 }  // namespace
 
@@ -34,12 +25,11 @@ Clock::time_point Clock::now() noexcept {
 }
 
 Clock::duration ClockWaitTraits::to_wait_duration(const Clock::duration& d) noexcept {
+  // Never let the reactor sleep in virtual time: a virtual deadline passes only
+  // when the runner moves the clock, and the runner needs the reactor to
+  // return at once.
   if (!virtual_active.load(std::memory_order_relaxed)) return d;
-  const Clock::rep now = virtual_now.load(std::memory_order_acquire);
-  const Clock::rep max = Clock::duration::max().count();
-  note_deadline(d.count() > max - now ? max : now + d.count());
-  // Never let the reactor sleep: a virtual deadline passes only when the runner
-  // moves the clock, and the runner needs the reactor to return at once.
+  detail::check_reactor_thread();
   return Clock::duration::zero();
 }
 
@@ -54,10 +44,13 @@ double to_ms(Clock::duration d) noexcept {
 }
 
 VirtualTime::VirtualTime() {
-  [[maybe_unused]] const bool was_active = virtual_active.exchange(true);
-  assert(!was_active && "only one workbook::VirtualTime may exist at a time");
+  if (virtual_active.exchange(true)) {
+    throw std::logic_error(
+        "workbook::VirtualTime: a second VirtualTime was created while one exists. Virtual "
+        "time is process-wide: create one per test, at the top of the test (a fixture member "
+        "is fine), and never nest them.");
+  }
   virtual_now.store(0, std::memory_order_release);
-  detail::reset_next_deadline();
 }
 
 VirtualTime::~VirtualTime() { virtual_active.store(false); }
@@ -74,15 +67,4 @@ void VirtualTime::advance_to(Clock::time_point t) noexcept {
 
 void VirtualTime::advance_by(Clock::duration d) noexcept { advance_to(Clock::now() + d); }
 
-namespace detail {
-
-void reset_next_deadline() noexcept {
-  earliest_deadline.store(Clock::duration::max().count(), std::memory_order_relaxed);
-}
-
-Clock::time_point next_deadline() noexcept {
-  return Clock::time_point(Clock::duration(earliest_deadline.load(std::memory_order_relaxed)));
-}
-
-}  // namespace detail
 }  // namespace workbook

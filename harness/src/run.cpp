@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <thread>
 
+#include "virtual_loop.hpp"
 #include "workbook/clock.hpp"
 #include "workbook/offload.hpp"
 #include "workbook/trace.hpp"
@@ -22,21 +23,29 @@ namespace {
 }
 
 // One turn of a virtual-time loop: runs the ready handlers (adding how many
-// to `handlers`), else waits for pool jobs, else moves the clock to the next
-// timer. Returns false when nothing can ever run again.
-bool virtual_turn(boost::asio::io_context& ctx, std::size_t& handlers) {
+// to `handlers`), else waits for work outside the loop (pool jobs, external
+// I/O), else moves the clock to the context's next timer deadline. Returns
+// false when nothing can ever run again.
+bool virtual_turn(boost::asio::io_context& ctx, const detail::LoopTimers& timers,
+                  std::size_t& handlers) {
   if (ctx.stopped()) ctx.restart();
-  detail::reset_next_deadline();
+  // Read before polling: a job that finishes while poll() runs has posted its
+  // completion before its count dropped, so if the count read here was 0 no
+  // completion can arrive later without a handler of this turn starting it.
+  // (Read after polling, a job finishing between the two would be missed, and
+  // its completion would run at a later virtual time.)
+  const std::size_t external = pending_external_work();
   const std::size_t ran = ctx.poll();
   handlers += ran;
   if (ran > 0) return true;
-  if (pending_external_jobs() > 0) {
-    // A blocking job is running on a thread pool; its completion will be
-    // posted to the loop. Wait for it rather than let virtual time run ahead.
+  if (detail::after_idle_poll != nullptr) detail::after_idle_poll();
+  if (external > 0) {
+    // Work outside the loop will post its completion here. Wait for it rather
+    // than let virtual time run ahead of it.
     std::this_thread::sleep_for(std::chrono::microseconds(50));
     return true;
   }
-  const Clock::time_point next = detail::next_deadline();
+  const Clock::time_point next = timers.next_after(Clock::now());
   if (next == Clock::time_point::max()) return false;
   VirtualTime::advance_to(next);
   return true;
@@ -46,17 +55,21 @@ bool virtual_turn(boost::asio::io_context& ctx, std::size_t& handlers) {
 
 namespace detail {
 
-void drive(boost::asio::io_context& ctx, const bool& done, std::string_view what) {
+void (*after_idle_poll)() = nullptr;
+
+void drive(boost::asio::io_context& ctx, const std::function<bool()>& done, std::string_view what) {
   if (!VirtualTime::active()) {
     if (ctx.stopped()) ctx.restart();
-    while (!done && ctx.run_one() > 0) {
+    while (!done() && ctx.run_one() > 0) {
     }
-    if (!done) throw_never_completed(what, "the event loop ran out of work");
+    if (!done()) throw_never_completed(what, "the event loop ran out of work");
     return;
   }
+  LoopTimers& timers = loop_timers_of(ctx);
+  const LoopTimers::Driving driving(timers);
   std::size_t handlers = 0;
-  while (!done) {
-    if (!virtual_turn(ctx, handlers)) {
+  while (!done()) {
+    if (!virtual_turn(ctx, timers, handlers)) {
       throw_never_completed(what, "nothing was left that could resume it");
     }
   }
@@ -67,8 +80,10 @@ void drive(boost::asio::io_context& ctx, const bool& done, std::string_view what
 std::size_t run_until_idle(boost::asio::io_context& ctx) {
   if (ctx.stopped()) ctx.restart();
   if (!VirtualTime::active()) return ctx.run();
+  detail::LoopTimers& timers = detail::loop_timers_of(ctx);
+  const detail::LoopTimers::Driving driving(timers);
   std::size_t handlers = 0;
-  while (virtual_turn(ctx, handlers)) {
+  while (virtual_turn(ctx, timers, handlers)) {
   }
   return handlers;
 }
@@ -95,14 +110,15 @@ std::size_t loop_threads(std::size_t fallback) {
 
 void run_to_completion(boost::asio::io_context& ctx, boost::asio::awaitable<void> task,
                        std::string_view what) {
-  bool done = false;
-  std::exception_ptr error;
-  boost::asio::co_spawn(ctx, std::move(task), [&](const std::exception_ptr& e) {
-    done = true;
-    error = e;
+  // Shared with the handler for the reason given at detail::TaskResult.
+  auto outcome = std::make_shared<detail::TaskResult<bool>>();
+  boost::asio::co_spawn(ctx, std::move(task), [outcome](const std::exception_ptr& e) {
+    outcome->done = true;
+    outcome->error = e;
   });
-  detail::drive(ctx, done, what);
-  if (error) std::rethrow_exception(error);
+  detail::drive(
+      ctx, [&outcome] { return outcome->done; }, what);
+  if (outcome->error) std::rethrow_exception(outcome->error);
 }
 
 }  // namespace workbook

@@ -8,6 +8,11 @@
 // so an hour of simulated database time passes in milliseconds and every
 // figure a test asserts on is the same on every run. The chapter code is the
 // same compiled code in both modes.
+//
+// Virtual time has rules, and breaking one is an error (std::logic_error), not
+// a wrong answer: one VirtualTime at a time; the loop is driven by
+// workbook::run_to_completion or workbook::run_until_idle on one thread, one
+// io_context at a time; timers run on an io_context. See docs/harness.md.
 #pragma once
 
 #include <chrono>
@@ -30,9 +35,11 @@ struct Clock {
 
 /// Asio wait traits for Clock: in virtual time the reactor must never sleep on
 /// a timer, because virtual deadlines pass only when the runner advances time.
+/// (The runner learns the deadlines from workbook::Timer itself, not from
+/// here: which reactors consult the traits, and when, is an Asio detail.)
 struct ClockWaitTraits {
-  /// How long Asio may sleep for a timer due in `d`: `d` in real time; zero
-  /// in virtual time, where the deadline is noted for the runner instead.
+  /// How long Asio may sleep for a timer due in `d`: `d` in real time, zero
+  /// in virtual time.
   static Clock::duration to_wait_duration(const Clock::duration& d) noexcept;
   /// The same for a timer due at `t`.
   static Clock::duration to_wait_duration(const Clock::time_point& t) noexcept;
@@ -46,11 +53,15 @@ double to_ms(Clock::duration d) noexcept;
 
 /// Switches the process to virtual time for the lifetime of this object.
 ///
-/// Time starts at zero. Only one VirtualTime may exist at a time, and the
-/// event loop must be driven by workbook::run_to_completion (or
-/// workbook::run_until_idle), which advances the clock when the loop is idle.
+/// Time starts at zero. Only one VirtualTime may exist at a time: creating a
+/// second one throws std::logic_error (in every build), because it would reset
+/// the clock under the first, and its end would switch the process back to
+/// real time under the first's feet. The event loop must be driven by
+/// workbook::run_to_completion (or workbook::run_until_idle), which advances
+/// the clock when the loop is idle.
 class VirtualTime {
  public:
+  /// Throws std::logic_error if another VirtualTime exists.
   VirtualTime();
   ~VirtualTime();
   VirtualTime(const VirtualTime&) = delete;
@@ -65,13 +76,5 @@ class VirtualTime {
   /// Moves virtual time forward by `d`.
   static void advance_by(Clock::duration d) noexcept;
 };
-
-namespace detail {
-/// Forgets the earliest timer deadline seen so far (used by the runner).
-void reset_next_deadline() noexcept;
-/// The earliest timer deadline Asio reported since the last reset, or
-/// Clock::time_point::max() if no timer is pending.
-Clock::time_point next_deadline() noexcept;
-}  // namespace detail
 
 }  // namespace workbook

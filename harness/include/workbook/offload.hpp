@@ -4,6 +4,10 @@
 // a job is on the pool, the runner waits for it in real time instead of moving
 // the virtual clock past it, so results stay the same on every run.
 // offload() runs a function there and resumes the caller on its own executor.
+//
+// The same counting is open to any work outside the event loop whose
+// completion the loop awaits (a socket read of a real database backend):
+// hold an ExternalWork for as long as it is outstanding.
 #pragma once
 
 #include <boost/asio/awaitable.hpp>
@@ -18,31 +22,45 @@
 
 namespace workbook {
 
-namespace detail {
-void begin_external_job() noexcept;
-void end_external_job() noexcept;
-}  // namespace detail
+/// Counts, for as long as it lives, as one piece of work outside the event
+/// loop whose completion the loop will receive. In virtual time the runner
+/// does not move the clock while any is outstanding: it waits in real time.
+/// Release it only after the completion has been posted to the loop.
+/// The count is process-wide (the virtual clock is too).
+class ExternalWork {
+ public:
+  ExternalWork() noexcept;
+  ~ExternalWork();
+  ExternalWork(ExternalWork&& other) noexcept : counted_(std::exchange(other.counted_, false)) {}
+  ExternalWork& operator=(ExternalWork&&) = delete;
+  ExternalWork(const ExternalWork&) = delete;
+  ExternalWork& operator=(const ExternalWork&) = delete;
 
-/// How many BlockingPool jobs are queued or running, process-wide.
-std::size_t pending_external_jobs() noexcept;
+ private:
+  bool counted_ = true;
+};
 
-/// An executor for a BlockingPool: counts each job while it is queued or runs.
+/// How many ExternalWork objects (BlockingPool jobs among them) are alive,
+/// process-wide.
+std::size_t pending_external_work() noexcept;
+
+/// The executor of a BlockingPool: submits to the wrapped executor and counts
+/// each job as ExternalWork from submission until the job is done with (run,
+/// or dropped unrun by a pool that was destroyed first).
 template <typename Inner>
-class CountingExecutor {
+class BlockingPoolExecutor {
  public:
   /// Wraps `inner`.
-  explicit CountingExecutor(Inner inner) noexcept : inner_(std::move(inner)) {}
+  explicit BlockingPoolExecutor(Inner inner) noexcept : inner_(std::move(inner)) {}
 
   /// Submits `f` to the wrapped executor (the executor concept's one operation).
   template <typename Function>
   void execute(Function&& f) const {
-    detail::begin_external_job();
-    inner_.execute([f = std::forward<Function>(f)]() mutable {
-      // Any completion the job posts back to the event loop is queued before
-      // the count drops, so a runner that sees zero also sees that completion.
-      std::move(f)();
-      detail::end_external_job();
-    });
+    // The count drops when the job object is destroyed, after it ran: any
+    // completion the job posted back to the event loop is queued by then, so a
+    // runner that sees zero also sees that completion.
+    inner_.execute(
+        [counted = ExternalWork(), f = std::forward<Function>(f)]() mutable { std::move(f)(); });
   }
 
   /// Queries a property (context, blocking, ...) of the wrapped executor.
@@ -55,11 +73,11 @@ class CountingExecutor {
   template <detail::RequirableOn<Inner> Property>
   auto require(const Property& p) const {
     using Required = std::decay_t<decltype(boost::asio::require(inner_, p))>;
-    return CountingExecutor<Required>(boost::asio::require(inner_, p));
+    return BlockingPoolExecutor<Required>(boost::asio::require(inner_, p));
   }
 
-  /// Equal when they wrap equal executors (and report to the same place).
-  friend bool operator==(const CountingExecutor& a, const CountingExecutor& b) noexcept {
+  /// Equal when they wrap equal executors.
+  friend bool operator==(const BlockingPoolExecutor& a, const BlockingPoolExecutor& b) noexcept {
     return a.inner_ == b.inner_;
   }
 
@@ -71,7 +89,7 @@ class CountingExecutor {
 class BlockingPool {
  public:
   /// The executor that submits work to this pool.
-  using executor_type = CountingExecutor<boost::asio::thread_pool::executor_type>;
+  using executor_type = BlockingPoolExecutor<boost::asio::thread_pool::executor_type>;
 
   /// Starts `threads` threads.
   explicit BlockingPool(std::size_t threads = 2) : pool_(threads) {}
@@ -87,8 +105,9 @@ class BlockingPool {
 };
 
 namespace detail {
+/// `work()` as a coroutine, so that co_spawn can start it on a pool.
 template <typename Work>
-boost::asio::awaitable<std::invoke_result_t<Work&>> invoke(Work work) {
+boost::asio::awaitable<std::invoke_result_t<Work&>> call_as_coroutine(Work work) {
   co_return work();
 }
 }  // namespace detail
@@ -98,10 +117,10 @@ boost::asio::awaitable<std::invoke_result_t<Work&>> invoke(Work work) {
 /// into the pool job, so it must own everything it uses.
 template <typename Executor, typename Work>
 boost::asio::awaitable<std::invoke_result_t<Work&>> offload(Executor pool, Work work) {
-  // co_spawn starts detail::invoke on the pool; use_awaitable delivers its
+  // co_spawn starts the coroutine on the pool; use_awaitable delivers its
   // result through the caller's executor, which puts the caller back on its
   // own thread.
-  return boost::asio::co_spawn(std::move(pool), detail::invoke(std::move(work)),
+  return boost::asio::co_spawn(std::move(pool), detail::call_as_coroutine(std::move(work)),
                                boost::asio::use_awaitable);
 }
 

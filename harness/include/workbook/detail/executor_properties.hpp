@@ -1,4 +1,4 @@
-// Concepts for executor wrappers (TimedExecutor, CountingExecutor) that pass
+// Concepts for executor wrappers (TimedExecutor, BlockingPoolExecutor) that pass
 // Asio's property queries and requirements through to the executor they wrap.
 #pragma once
 
