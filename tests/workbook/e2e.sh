@@ -2,7 +2,10 @@
 # End-to-end tests of ./workbook, the learner's side: start a chapter, check
 # it (fails with the catalog's signature), hints, watch, the fix copied in,
 # check (passes, progress recorded), edit, reset, solution, report, bench,
-# doctor and wrong usage.
+# doctor and wrong usage; then what must not lose or misreport a learner's
+# work: a save during a check, a deleted file, a damaged progress.tsv, a
+# read-only learner folder, two commands at once, and the flakiness meter
+# facing a crash and a hang.
 #
 # It works in a temporary learner directory (WORKBOOK_LEARNER_DIR) and its own
 # build tree (WORKBOOK_BUILD_DIR, default build/e2e) with chapter 01 only, so
@@ -71,6 +74,14 @@ rc_is() { [[ ${RC} -eq $1 ]]; }
 out_has() { grep -qF -- "$1" <<<"${OUT}"; }
 file_has() { [[ -f $1 ]] && grep -qF -- "$2" "$1"; }
 nonempty() { [[ -s $1 ]]; }
+# The hints_shown field of chapter 01 in progress.tsv.
+hints_recorded() { awk -F '\t' '$1 == "01" { print $4 }' "${WORKBOOK_LEARNER_DIR}/progress.tsv"; }
+# Sets chapter 01's hints_shown in progress.tsv.
+set_hints() {
+  local file="${WORKBOOK_LEARNER_DIR}/progress.tsv"
+  awk -F '\t' -v OFS='\t' -v n="$1" '$1 == "01" { $4 = n } { print }' "${file}" >"${file}.new"
+  mv "${file}.new" "${file}"
+}
 
 # Only chapter 01 in this build tree: configure it so once; ./workbook keeps
 # the setting when it configures again.
@@ -145,6 +156,57 @@ OUT=$(cat "${SCRATCH}/watch.log") RC=0
 expect "watch 01 --poll: checks, then checks again after a save" \
   eval 'out_has "${SIGNATURE}" && out_has "is fixed"'
 
+# --- a save during a check ------------------------------------------------------
+# The fix is checked, held at start-up until the broken code is saved over it
+# (a static initializer waits for a file, so the save lands during the check
+# on every run). The pass must not be recorded for the broken code: the check
+# checks the saved version again (and fails), and list does not say fixed.
+HOLD="${SCRATCH}/hold"
+mkdir -p "${HOLD}"
+{
+  cat "${ROOT}/solutions/${CHAPTER}/${FILE}"
+  cat <<'CPP'
+// The end-to-end test's hold: with WORKBOOK_E2E_HOLD set, the test program
+// says it started, then waits (at most 60 s) until the test script says go.
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <thread>
+namespace {
+[[maybe_unused]] const bool e2e_held = [] {
+  const char* dir = std::getenv("WORKBOOK_E2E_HOLD");
+  if (dir == nullptr) return false;
+  std::ofstream(std::string(dir) + "/started") << "started\n";
+  for (int i = 0; i < 1200 && !std::filesystem::exists(std::string(dir) + "/go"); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return true;
+}();
+}  // namespace
+CPP
+} >"${COPY}"
+wb check 01 # builds the held fix (not held: WORKBOOK_E2E_HOLD is not set)
+expect "the held fix passes" eval 'rc_is 0 && out_has "is fixed"'
+WORKBOOK_E2E_HOLD="${HOLD}" "${WORKBOOK}" check 01 </dev/null >"${SCRATCH}/during.log" 2>&1 &
+CHECK_PID=$!
+for _ in $(seq 1 1200); do
+  [[ -f "${HOLD}/started" ]] && break
+  sleep 0.05
+done
+cp "${ROOT}/chapters/${CHAPTER}/${FILE}" "${COPY}"
+touch "${HOLD}/go"
+RC=0
+wait "${CHECK_PID}" || RC=$?
+OUT=$(cat "${SCRATCH}/during.log")
+expect "a save during check: the saved version is checked again, and fails" \
+  eval 'rc_is 1 && out_has "changed during the check" && out_has "${SIGNATURE}"'
+wb list
+expect "a save during check: list does not call the broken code fixed" \
+  eval 'out_has "pitfall still present" && out_has "0 of 1 chapters fixed"'
+cp "${ROOT}/solutions/${CHAPTER}/${FILE}" "${COPY}"
+
 # --- check passes -------------------------------------------------------------
 wb check 01
 expect "check 01 (fixed): exit 0" eval 'rc_is 0 && out_has "is fixed"'
@@ -186,6 +248,8 @@ expect "reset refused: the copy is untouched" grep -qF "changed after it passed"
 wb reset 01 --yes
 expect "reset --yes: the broken original is back" \
   eval 'rc_is 0 && cmp -s "${COPY}" "${ROOT}/chapters/${CHAPTER}/${FILE}"'
+expect "reset --yes: the learner's version is kept in the trash, and it says where" \
+  eval 'out_has ".trash/" && grep -lqF "changed after it passed" "${WORKBOOK_LEARNER_DIR}"/.trash/*/"${CHAPTER}/${FILE}"'
 wb list
 expect "list after reset: pitfall still present" eval 'out_has "pitfall still present"'
 
@@ -217,6 +281,138 @@ expect "bench 01 --quick: SVG plot" file_has "${BENCH}/01.svg" "<svg"
 wb doctor
 expect "doctor: versions, exit 0 (or 3 if something is missing)" \
   eval '(rc_is 0 || rc_is 3) && out_has "CMake" && out_has "Boost" && out_has "Google Benchmark"'
+
+# --- a deleted file: every command still works and says how to repair ---------
+cp "${ROOT}/solutions/${CHAPTER}/${FILE}" "${COPY}"
+cp "${COPY}" "${SCRATCH}/kept.cpp"
+rm "${COPY}"
+wb list
+expect "deleted file: list works and names the missing file and the repair" \
+  eval 'rc_is 0 && out_has "has no ${FILE}" && out_has "./workbook reset 01"'
+wb check 01
+expect "deleted file: check fails with the repair, not a CMake error" \
+  eval 'rc_is 1 && out_has "has no ${FILE}" && out_has "reset 01" && ! out_has "CMake Error"'
+wb hint 01
+expect "deleted file: hint still works" eval 'rc_is 0 && out_has " of 4 · chapter 01"'
+wb solution 01 --force
+expect "deleted file: solution still works" eval 'rc_is 0 && out_has "+++ solutions/"'
+wb reset 01 --yes
+expect "deleted file: reset brings it back" \
+  eval 'rc_is 0 && out_has "restored what was missing" && cmp -s "${COPY}" "${ROOT}/chapters/${CHAPTER}/${FILE}"'
+wb list
+expect "deleted file, after reset: list is clean" eval 'rc_is 0 && out_has "pitfall still present" && ! out_has "has no"'
+
+# --- a damaged progress.tsv -----------------------------------------------------
+PROGRESS="${WORKBOOK_LEARNER_DIR}/progress.tsv"
+cp "${PROGRESS}" "${SCRATCH}/progress.good"
+printf 'complete garbage\n01\t2024-01-01T00:00:00Z\t-\tlots\t-\n\x01\x02\n' >"${PROGRESS}"
+wb list
+expect "damaged progress.tsv: each bad line is named, with what was wrong" \
+  eval 'rc_is 0 && out_has "line 1:" && out_has "two-digit chapter number" && out_has "line 2:" &&
+        out_has "hints_shown" && out_has "line 3:"'
+expect "damaged progress.tsv: no fake chapter, no lost chapter" \
+  eval '! out_has "complete garbage" && out_has "1 chapters fixed" && out_has "01  Blocking"'
+expect "damaged progress.tsv: repaired, the original kept in the trash" \
+  eval '! grep -q garbage "${PROGRESS}" && grep -qP "^01\t2024-01-01T00:00:00Z\t-\t0\t-$" "${PROGRESS}" &&
+        grep -lq "complete garbage" "${WORKBOOK_LEARNER_DIR}"/.trash/*/progress.tsv'
+wb list
+expect "damaged progress.tsv: the warning is not repeated once repaired" eval 'rc_is 0 && ! out_has "damaged"'
+printf '01\t2024-01-01T00:00:00Z\t2024-13-45\t"\\<x>&\t-\n' >"${PROGRESS}"
+wb report --json "${SCRATCH}/damaged.json" --junit "${SCRATCH}/damaged.xml"
+if command -v python3 >/dev/null 2>&1; then
+  expect "damaged progress.tsv: report --json and --junit still parse" python3 -c '
+import json, sys, xml.dom.minidom
+json.load(open(sys.argv[1] + "/damaged.json"))
+xml.dom.minidom.parse(sys.argv[1] + "/damaged.xml")' "${SCRATCH}"
+fi
+cp "${SCRATCH}/progress.good" "${PROGRESS}"
+
+# --- two commands at once -------------------------------------------------------
+set_hints 0
+for i in 1 2 3 4; do
+  "${WORKBOOK}" hint 01 </dev/null >"${SCRATCH}/hint-${i}.log" 2>&1 &
+done
+wait
+OUT=$(cat "${SCRATCH}"/hint-*.log) RC=0
+expect "4 hints at once: 4 counted, each hint shown once" \
+  eval '[[ $(hints_recorded) == 4 ]] && [[ $(grep -c "^hint [1-4] of 4" <<<"${OUT}") == 4 ]] &&
+        [[ $(grep "^hint [1-4] of 4" <<<"${OUT}" | sort -u | wc -l) == 4 ]]'
+set_hints 2
+
+cp "${ROOT}/solutions/${CHAPTER}/${FILE}" "${COPY}"
+for round in 1 2; do
+  "${WORKBOOK}" check 01 </dev/null >"${SCRATCH}/twin-a.log" 2>&1 &
+  A=$!
+  "${WORKBOOK}" check 01 </dev/null >"${SCRATCH}/twin-b.log" 2>&1 &
+  B=$!
+  RA=0 RB=0
+  wait "${A}" || RA=$?
+  wait "${B}" || RB=$?
+  OUT=$(cat "${SCRATCH}/twin-a.log" "${SCRATCH}/twin-b.log") RC=$((RA + RB))
+  expect "two checks of a fixed copy at once (round ${round}): both pass" \
+    eval 'rc_is 0 && [[ $(grep -c "is fixed" <<<"${OUT}") == 2 ]] && ! out_has "Text file busy"'
+done
+
+# --- a read-only learner folder ---------------------------------------------------
+# As root, permissions do not stop a write: the folder is bind-mounted
+# read-only in a private mount namespace (unshare), seen by that command only.
+ro_wb() {
+  RC=0
+  OUT=$(unshare -m bash -c 'mount --bind "$1" "$1" && mount -o remount,ro,bind "$1" "$1" && shift &&
+    exec "$@"' ro "${WORKBOOK_LEARNER_DIR}" "${WORKBOOK}" "$@" </dev/null 2>&1) || RC=$?
+}
+if unshare -m bash -c 'mount --bind "$1" "$1" && mount -o remount,ro,bind "$1" "$1" && ! touch "$1/.probe"' \
+  ro "${WORKBOOK_LEARNER_DIR}" 2>/dev/null; then
+  cp "${PROGRESS}" "${SCRATCH}/progress.before-ro"
+  ro_wb hint 01
+  expect "read-only: hint says the count failed, in one sentence, exit 1" \
+    eval 'rc_is 1 && out_has "not counted" && out_has "Read-only file system" && ! out_has "line "'
+  ro_wb check 01
+  expect "read-only: a passing check says it is NOT recorded, exit 1" \
+    eval 'rc_is 1 && out_has "is fixed" && out_has "NOT recorded" && ! out_has "recorded in"'
+  expect "read-only: progress.tsv untouched" cmp -s "${PROGRESS}" "${SCRATCH}/progress.before-ro"
+  ro_wb report --json "${SCRATCH}/ro.json"
+  expect "read-only: report completes and writes its JSON" \
+    eval 'out_has "1 started, 1 fixed" && out_has "not recorded" && file_has "${SCRATCH}/ro.json" "\"fixed\": 1"'
+  ro_wb reset 01 --yes
+  expect "read-only: reset changes nothing and says why" \
+    eval 'rc_is 1 && out_has "Read-only file system" && cmp -s "${COPY}" "${ROOT}/solutions/${CHAPTER}/${FILE}"'
+else
+  printf 'skipped read-only learner folder: this machine cannot mount a folder read-only (unshare -m)\n'
+fi
+
+# --- the flakiness meter sees crashes and hangs ---------------------------------------
+# A build tree of its own, with nothing to build, whose flaky.tsv names a
+# stand-in for a GoogleTest program: its 2nd run crashes, its 3rd hangs.
+FAKE="${SCRATCH}/fake-build"
+mkdir -p "${FAKE}" "${SCRATCH}/fake-work"
+printf '%s\n' "CMAKE_PROJECT_NAME:STATIC=fake" "CMAKE_GENERATOR:INTERNAL=Ninja" \
+  "CMAKE_MAKE_PROGRAM:FILEPATH=$(command -v ninja)" "WORKBOOK_LEARNER_DIR:PATH=${SCRATCH}/fake-work" \
+  >"${FAKE}/CMakeCache.txt"
+printf 'rule nop\n  command = true\nbuild all: phony\ndefault all\n' >"${FAKE}/build.ninja"
+cut -f 1-7 "${ROOT}/${WORKBOOK_BUILD_DIR}/chapters.tsv" | sed 's/$/\t0/' >"${FAKE}/chapters.tsv"
+cat >"${SCRATCH}/fake-gtest" <<'FAKE_GTEST'
+#!/usr/bin/env bash
+case " $* " in *" --gtest_list_tests "*) exit 0 ;; esac
+# The meter runs several at once: count the runs under a lock.
+exec 9>"${0}.lock"
+flock 9
+run=$(($(cat "${0}.runs" 2>/dev/null || echo 0) + 1))
+echo "${run}" >"${0}.runs"
+flock -u 9
+printf '[ RUN      ] Fake.First\n[       OK ] Fake.First (1 ms)\n[ RUN      ] Fake.Second\n'
+if [[ ${run} -eq 2 ]]; then kill -SEGV $$; fi
+if [[ ${run} -eq 3 ]]; then exec sleep 60; fi
+printf '[       OK ] Fake.Second (1 ms)\n[==========] 2 tests from 1 test suite ran. (2 ms total)\n'
+FAKE_GTEST
+chmod +x "${SCRATCH}/fake-gtest"
+printf 'gtest\tfake\t%s\t\n' "${SCRATCH}/fake-gtest" >"${FAKE}/flaky.tsv"
+RC=0
+OUT=$(WORKBOOK_BUILD_DIR="${FAKE}" WORKBOOK_LEARNER_DIR="${SCRATCH}/fake-work" WORKBOOK_FLAKY_TIMEOUT=2 \
+  "${WORKBOOK}" flaky --repeat 4 </dev/null 2>&1) || RC=$?
+expect "flaky: a crash and a hang are failures, named with their cause; every run happens" \
+  eval 'rc_is 1 && out_has "crashed (SIGSEGV)" && out_has "did not finish within 2 s" &&
+        grep -qE "^fake:Fake.Second +4 +2  flaky" <<<"${OUT}" && [[ $(cat "${SCRATCH}/fake-gtest.runs") == 4 ]]'
 
 printf '%d passed, %d failed\n' "${PASSED}" "${FAILED}"
 [[ ${FAILED} -eq 0 ]]
