@@ -7,6 +7,9 @@
 #include <cstdio>
 #include <cstdlib>
 #include <mutex>
+#include <optional>
+#include <thread>
+#include <vector>
 
 namespace workbook {
 
@@ -19,9 +22,16 @@ struct StallState {
   StallDetector::Stall longest;
   std::size_t handlers = 0;
   std::size_t over_budget = 0;
-  // The handler running now, for the watchdog's report.
-  const std::string* running_label = nullptr;
-  std::chrono::steady_clock::time_point running_since{};
+  // The handlers running now, one per loop thread, for the watchdog's report.
+  struct Running {
+    std::thread::id thread;
+    const std::string* label;
+    std::chrono::steady_clock::time_point since;
+  };
+  std::vector<Running> running;
+  // Set when a thread could not read its scheduler statistics: its figures
+  // then include time spent preempted, and the report says so.
+  bool preemption_counted = false;
 };
 
 namespace {
@@ -34,7 +44,7 @@ thread_local int depth = 0;
 // doing; on a busy 2-core machine such waits reach several milliseconds, so
 // they are subtracted. A handler that sleeps or blocks in I/O is not
 // runnable, so that time still counts, as it should.
-std::chrono::nanoseconds runqueue_wait() noexcept {
+std::optional<std::chrono::nanoseconds> runqueue_wait() noexcept {
   struct File {
     int fd = ::open("/proc/thread-self/schedstat", O_RDONLY | O_CLOEXEC);
     ~File() {
@@ -42,10 +52,10 @@ std::chrono::nanoseconds runqueue_wait() noexcept {
     }
   };
   thread_local File file;
-  if (file.fd < 0) return {};
+  if (file.fd < 0) return std::nullopt;
   char text[128];
   const ssize_t n = ::pread(file.fd, text, sizeof text - 1, 0);
-  if (n <= 0) return {};
+  if (n <= 0) return std::nullopt;
   text[n] = '\0';
   // "<ns on cpu> <ns waiting on a runqueue> <timeslices>"
   char* rest = nullptr;
@@ -60,16 +70,21 @@ HandlerScope::HandlerScope(StallState* state, const std::string* label) noexcept
   start_ = std::chrono::steady_clock::now();
   waited_ = runqueue_wait();
   std::lock_guard lock(state_->mutex);
-  state_->running_label = label_;
-  state_->running_since = start_;
+  state_->running.push_back({std::this_thread::get_id(), label_, start_});
 }
 
 HandlerScope::~HandlerScope() {
   --depth;
   if (!outermost_) return;
-  const auto took = std::chrono::steady_clock::now() - start_ - (runqueue_wait() - waited_);
+  const auto now = std::chrono::steady_clock::now();
+  const auto waited = runqueue_wait();
+  const bool known = waited && waited_;
+  const auto took = now - start_ - (known ? *waited - *waited_ : std::chrono::nanoseconds{});
   std::lock_guard lock(state_->mutex);
-  state_->running_label = nullptr;
+  std::erase_if(state_->running, [](const StallState::Running& r) {
+    return r.thread == std::this_thread::get_id();
+  });
+  if (!known) state_->preemption_counted = true;
   ++state_->handlers;
   if (took > state_->budget) ++state_->over_budget;
   if (took > state_->longest.duration) state_->longest = {*label_, took};
@@ -107,7 +122,7 @@ bool StallDetector::stalled() const { return over_budget() > 0; }
 
 std::string StallDetector::report() const {
   std::lock_guard lock(state_->mutex);
-  char text[512];
+  char text[768];
   if (state_->over_budget > 0) {
     std::snprintf(text, sizeof text,
                   "event loop stalled for %.0f ms in handler '%s' (budget %.0f ms); %zu of %zu "
@@ -121,17 +136,27 @@ std::string StallDetector::report() const {
                   state_->longest.label.empty() ? "-" : state_->longest.label.c_str(),
                   ms(state_->budget), state_->handlers);
   }
-  return text;
+  std::string out = text;
+  if (state_->preemption_counted) {
+    out +=
+        " (time spent waiting for a CPU is included: /proc/thread-self/schedstat could not be "
+        "read, so a busy machine can make handlers look slower than they are)";
+  }
+  return out;
 }
 
 std::string StallDetector::describe_running() const {
   std::lock_guard lock(state_->mutex);
-  if (state_->running_label == nullptr) return "no handler is running";
-  char text[384];
-  std::snprintf(text, sizeof text, "handler '%s', running for %.0f ms",
-                state_->running_label->c_str(),
-                ms(std::chrono::steady_clock::now() - state_->running_since));
-  return text;
+  if (state_->running.empty()) return "no handler is running";
+  std::string out;
+  const auto now = std::chrono::steady_clock::now();
+  for (const auto& r : state_->running) {
+    char text[384];
+    std::snprintf(text, sizeof text, "%shandler '%s', running for %.0f ms", out.empty() ? "" : "; ",
+                  r.label->c_str(), ms(now - r.since));
+    out += text;
+  }
+  return out;
 }
 
 }  // namespace workbook

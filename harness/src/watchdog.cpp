@@ -1,6 +1,8 @@
 // The watchdog thread (see watchdog.hpp).
 #include "workbook/watchdog.hpp"
 
+#include <unistd.h>
+
 #include <cstdio>
 #include <cstdlib>
 
@@ -36,6 +38,17 @@ std::string Watchdog::report() const {
 void Watchdog::watch() {
   std::unique_lock lock(mutex_);
   if (done_cv_.wait_for(lock, budget_, [this] { return done_; })) return;
+  // The report takes locks (the traces', the stall detector's); a stuck thread
+  // may hold one of them for good. So a second, unconditional deadline ends the
+  // process anyway, with a report written in advance and no lock taken.
+  std::thread([text = std::string("deadlock: ") + what_ + " did not complete within " +
+                      std::to_string(budget_.count()) +
+                      " ms of real time, and the full report could not be written (a blocked "
+                      "thread holds a lock it needs).\n"] {
+    std::this_thread::sleep_for(kReportGrace);
+    [[maybe_unused]] const auto written = ::write(STDERR_FILENO, text.data(), text.size());
+    std::_Exit(kDeadlockExitCode);
+  }).detach();
   const std::string text = report();
   std::fputs(text.c_str(), stderr);
   std::fflush(stderr);

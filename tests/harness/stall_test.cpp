@@ -8,6 +8,9 @@
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <chrono>
+#include <future>
+#include <latch>
+#include <string>
 #include <thread>
 
 #include "workbook/run.hpp"
@@ -57,6 +60,32 @@ TEST(StallDetector, CountsEveryResumption) {
 
 TEST(StallDetector, SaysWhatIsRunningNow) {
   workbook::StallDetector stalls(20ms);
+  EXPECT_EQ(stalls.describe_running(), "no handler is running");
+}
+
+TEST(StallDetector, NamesEveryHandlerRunningOnSeveralLoopThreads) {
+  // Real time: two loop threads, each holding a handler until both are in.
+  asio::io_context ctx(2);
+  workbook::StallDetector stalls(1s);
+  std::latch both_running(2);
+  std::promise<void> release;
+  auto released = release.get_future().share();
+  auto hold = [&]() -> asio::awaitable<void> {
+    both_running.count_down();
+    released.wait();
+    co_return;
+  };
+  asio::co_spawn(stalls.wrap(ctx.get_executor(), "first"), hold(), asio::detached);
+  asio::co_spawn(stalls.wrap(ctx.get_executor(), "second"), hold(), asio::detached);
+  std::thread a([&] { ctx.run(); });
+  std::thread b([&] { ctx.run(); });
+  both_running.wait();
+  const std::string running = stalls.describe_running();
+  release.set_value();
+  a.join();
+  b.join();
+  EXPECT_THAT(running, HasSubstr("handler 'first', running for"));
+  EXPECT_THAT(running, HasSubstr("handler 'second', running for"));
   EXPECT_EQ(stalls.describe_running(), "no handler is running");
 }
 

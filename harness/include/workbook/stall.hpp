@@ -13,6 +13,7 @@
 #include <chrono>
 #include <cstddef>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 
@@ -36,7 +37,7 @@ class HandlerScope {
   const std::string* label_;
   bool outermost_;
   std::chrono::steady_clock::time_point start_;
-  std::chrono::nanoseconds waited_{};
+  std::optional<std::chrono::nanoseconds> waited_;  // empty where schedstat is missing
 };
 }  // namespace detail
 
@@ -122,8 +123,9 @@ class StallDetector {
   /// 20 ms); 9 handler runs".
   std::string report() const;
 
-  /// What holds the event-loop thread right now ("handler 'request 2', running
-  /// for 998 ms"), or "no handler is running". Safe to call from any thread.
+  /// What holds the event-loop threads right now ("handler 'request 2', running
+  /// for 998 ms", one clause per loop thread, separated by "; "), or "no
+  /// handler is running". Safe to call from any thread.
   std::string describe_running() const;
 
  private:

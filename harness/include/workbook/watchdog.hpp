@@ -22,6 +22,11 @@ class StallDetector;
 /// The exit code of a process ended by a Watchdog.
 inline constexpr int kDeadlockExitCode = 86;
 
+/// How long a Watchdog whose budget ran out waits for its full report before
+/// it ends the process with a short one (a blocked thread may hold a lock the
+/// report needs).
+inline constexpr std::chrono::seconds kReportGrace{2};
+
 /// Ends the process with a deadlock report if not destroyed within `budget`.
 class Watchdog {
  public:
