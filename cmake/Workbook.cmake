@@ -1,18 +1,24 @@
 # How the workbook builds a chapter. Everything a chapter is made of is found
 # by name from chapters/catalog.json: adding chapter NN means adding its
-# catalog entry and its directories, and nothing here.
+# catalog entry and its directories, and nothing here (docs/adding-a-chapter.md).
 #
 # For a chapter NN-slug whose catalog entry lists its exercise files:
 #   chapters/NN-slug/<files>   -> library chNN_pitfall   (the broken code)
 #   solutions/NN-slug/<files>  -> library chNN_fix       (the fixed code)
-#   my-work/NN-slug/<files>    -> library chNN_learner   (if the learner started it)
+#   my-work/NN-slug/<files>    -> library chNN_learner   (if the learner started it
+#                                                         and every file is there)
 #   chapters/NN-slug/demo.cpp  -> chNN_demo_<variant>
 #   tests/NN-slug/*.cpp        -> chNN_test_<variant>    (one GoogleTest suite)
 #   benchmarks/NN-slug/*.cpp   -> chNN_bench_<variant>   (one Google Benchmark program)
-# and the CTest tests NN-slug/fix (must pass), NN-slug/pitfall (must fail with
-# the catalog's failure signature), NN-slug/demo and NN-slug/bench-smoke.
+#   chapters/NN-slug/chapter.cmake (optional): the chapter's own requirements
+# and the CTest tests NN-slug/fix/<Suite>.<Test> (one per GoogleTest test, must
+# pass), NN-slug/pitfall (the whole suite must fail with the catalog's failure
+# signature), NN-slug/demo and the benchmark smoke runs. A part that is missing
+# stops the configuration with a message naming it.
 # For ./workbook (bash, no JSON parser) it writes build/<preset>/chapters.tsv
 # and build/<preset>/catalog/NN.hints from the catalog at configure time.
+
+include(GoogleTest)
 
 set(WORKBOOK_CATALOG "${PROJECT_SOURCE_DIR}/chapters/catalog.json")
 set(WORKBOOK_LEARNER_DIR "${PROJECT_SOURCE_DIR}/my-work" CACHE PATH
@@ -61,8 +67,8 @@ function(_workbook_field out index field)
   if(error)
     string(JSON id ERROR_VARIABLE ignored GET "${_WORKBOOK_JSON}" chapters ${index} id)
     message(FATAL_ERROR "chapters/catalog.json: chapter entry ${index} (id \"${id}\") has no "
-      "\"${field}\". Every chapter needs id, slug, title, seed_section, files, signature, "
-      "hints and benchmark (see docs/adding-a-chapter.md).")
+      "\"${field}\". Every chapter needs id, slug, title, seed_section, files, signature "
+      "and hints (see docs/adding-a-chapter.md).")
   endif()
   set(${out} "${value}" PARENT_SCOPE)
 endfunction()
@@ -129,57 +135,283 @@ function(workbook_add_compile_fail_tests dir prefix link_with)
   endforeach()
 endfunction()
 
+# Registers each test of GoogleTest program `target` as a CTest test of its
+# own, named <prefix>/<Suite>.<Test>, so that every test runs in a fresh
+# process (the harness keeps process-wide state: registries, a deadline) and a
+# report names the test that failed. The tests are listed when ctest starts
+# (PRE_TEST), not at build time, so a build never runs a test program.
+function(workbook_add_gtests target prefix labels)
+  gtest_discover_tests(${target}
+    TEST_PREFIX "${prefix}/"
+    TEST_LIST ${target}_TESTS
+    DISCOVERY_MODE PRE_TEST
+    DISCOVERY_TIMEOUT 30
+    PROPERTIES TIMEOUT ${WORKBOOK_TEST_TIMEOUT})
+  # LABELS is a list, and gtest_discover_tests (CMake 3.25) spreads a list in
+  # PROPERTIES into separate words ("LABELS chapter solution" sets a property
+  # named "solution"). So ctest reads the labels from a file of our own, after
+  # the discovered tests. A program that is not built becomes one test,
+  # <target>_NOT_BUILT, which fails; it gets the labels too, so that a run
+  # filtered by label (the asan and tsan presets) reports it instead of
+  # silently running fewer tests.
+  set(file "${CMAKE_CURRENT_BINARY_DIR}/${target}_labels.cmake")
+  string(CONCAT content
+    "if(NOT \"\${${target}_TESTS}\" STREQUAL \"\")\n"
+    "  set_tests_properties(\${${target}_TESTS} PROPERTIES LABELS \"${labels}\")\n"
+    "elseif(NOT EXISTS \"$<TARGET_FILE:${target}>\")\n"
+    "  set_tests_properties(${target}_NOT_BUILT PROPERTIES LABELS \"${labels}\")\n"
+    "endif()\n")
+  file(GENERATE OUTPUT "${file}" CONTENT "${content}")
+  set_property(DIRECTORY APPEND PROPERTY TEST_INCLUDE_FILES "${file}")
+endfunction()
+
+# Reads chapter entry `index`'s exercise files into `out`, and stops the
+# configuration if the list is empty or names anything but a .cpp file.
+function(_workbook_files out index id name)
+  string(JSON count ERROR_VARIABLE error LENGTH "${_WORKBOOK_JSON}" chapters ${index} files)
+  if(error OR count EQUAL 0)
+    if(NOT error)
+      set(error "it is empty")
+    endif()
+    message(FATAL_ERROR "chapters/catalog.json: chapter ${id}'s \"files\" must be a non-empty "
+      "list of the exercise's .cpp files (the files that differ between the pitfall and the "
+      "fix), such as [\"note_reader.cpp\"]; ${error}.")
+  endif()
+  math(EXPR last "${count} - 1")
+  set(files "")
+  foreach(f RANGE ${last})
+    string(JSON file GET "${_WORKBOOK_JSON}" chapters ${index} files ${f})
+    if(file MATCHES "\\.(h|hh|hpp|hxx|ipp|inl|tpp)$")
+      message(FATAL_ERROR "chapters/catalog.json: chapter ${id} lists the header \"${file}\" in "
+        "\"files\", but an exercise file must be a .cpp file.\n"
+        "The exercise files are built twice, from chapters/ (the pitfall) and from solutions/ "
+        "(the fix), and the chapter's test and demo are compiled once and linked against both. "
+        "A header in both directories would let the pitfall and the fix declare the same "
+        "classes and inline functions differently, while the test was compiled against only "
+        "one of them: an ODR violation, which compiles, links and then misbehaves at run time "
+        "without a diagnostic.\n"
+        "Keep \"${file}\" in chapters/${name}/ only (one interface, shared by the pitfall, the "
+        "fix and the learner's copy), and list only the .cpp files that implement it.")
+    elseif(NOT file MATCHES "\\.(cpp|cc|cxx)$")
+      message(FATAL_ERROR "chapters/catalog.json: chapter ${id} lists \"${file}\" in \"files\", "
+        "but an exercise file must be a C++ source file (.cpp): it is compiled into the "
+        "pitfall, the fix and the learner's libraries.")
+    endif()
+    list(APPEND files "${file}")
+  endforeach()
+  set(${out} "${files}" PARENT_SCOPE)
+endfunction()
+
+# The benchmark's name lives in the build alone (chNN_bench, built as
+# chNN_bench_<variant>, like chNN_test_<variant>); a catalog field would be a
+# second copy that could drift, so an old catalog that still has one stops here.
+function(_workbook_refuse_benchmark_field index id name)
+  string(JSON value ERROR_VARIABLE error GET "${_WORKBOOK_JSON}" chapters ${index} benchmark)
+  if(NOT error)
+    message(FATAL_ERROR "chapters/catalog.json: chapter ${id} has a \"benchmark\" field "
+      "(\"${value}\"), but the benchmark's name is not a catalog fact: it is always "
+      "ch${id}_bench (targets ch${id}_bench_pitfall and ch${id}_bench_fix), built from "
+      "benchmarks/${name}/. Remove the field.")
+  endif()
+endfunction()
+
+# Appends `path` and what it is for to the list in `var` unless the file exists.
+function(_workbook_need var path)
+  if(NOT EXISTS "${PROJECT_SOURCE_DIR}/${path}")
+    string(CONCAT what ${ARGN})
+    set(${var} "${${var}}  ${path}\n      ${what}\n" PARENT_SCOPE)
+  endif()
+endfunction()
+
+# Stops the configuration if chapter `name` lacks a part every chapter must
+# have, naming each missing part, where it belongs and what it is for.
+function(_workbook_check_parts id name files)
+  set(root "${PROJECT_SOURCE_DIR}")
+  set(missing "")
+  _workbook_need(missing "chapters/${name}/README.md" "the lesson (the seven sections of the contract)")
+  _workbook_need(missing "chapters/${name}/demo.cpp"
+    "the demo program: a main that shows the symptom in about a second")
+  foreach(file ${files})
+    _workbook_need(missing "chapters/${name}/${file}"
+      "the pitfall: the exercise file ${file} (listed in the catalog's \"files\"), broken")
+    _workbook_need(missing "solutions/${name}/${file}"
+      "the fix: the exercise file ${file} (listed in the catalog's \"files\"), fixed, behind "
+      "the same interface")
+  endforeach()
+  foreach(part tests benchmarks)
+    file(GLOB sources "${root}/${part}/${name}/*.cpp")
+    if(NOT sources)
+      if(part STREQUAL "tests")
+        set(what "the test: one GoogleTest suite, built against the pitfall and the fix")
+      else()
+        string(CONCAT what "the benchmark: one Google Benchmark program, {pitfall, fix} x "
+                           "{sequential, concurrent}")
+      endif()
+      if(IS_DIRECTORY "${root}/${part}/${name}")
+        string(APPEND what " (the directory has no .cpp file)")
+      else()
+        string(APPEND what " (the directory does not exist)")
+      endif()
+      string(APPEND missing "  ${part}/${name}/*.cpp\n      ${what}\n")
+    endif()
+  endforeach()
+  if(missing)
+    message(FATAL_ERROR "chapter ${id} (${name}) is incomplete; it lacks:\n${missing}"
+      "Add these (docs/adding-a-chapter.md says what each must do), or remove the chapter's "
+      "entry from chapters/catalog.json.")
+  endif()
+  # Headers come from chapters/NN-slug/ alone (see _workbook_files), so one
+  # in solutions/ is never read: the fix would silently use the other one.
+  file(GLOB headers RELATIVE "${root}" "${root}/solutions/${name}/*.h" "${root}/solutions/${name}/*.hpp")
+  if(headers)
+    list(JOIN headers ", " headers)
+    message(FATAL_ERROR "chapter ${id} (${name}): ${headers} is never used: the chapter's "
+      "headers are read from chapters/${name}/ only, shared by the pitfall and the fix, which "
+      "differ only in the exercise's .cpp files. Move what the fix needs into those .cpp "
+      "files, or into the shared header in chapters/${name}/ if the pitfall needs it too.")
+  endif()
+endfunction()
+
+# A catalog entry without its chapter directory is a chapter not written yet,
+# and is skipped; but if the chapter's other parts exist, or a directory of
+# the same number has another slug, the name is wrong, which stops here.
+function(_workbook_check_unwritten id name)
+  file(GLOB found LIST_DIRECTORIES true RELATIVE "${PROJECT_SOURCE_DIR}"
+       "${PROJECT_SOURCE_DIR}/chapters/${id}-*")
+  foreach(part solutions tests benchmarks)
+    if(IS_DIRECTORY "${PROJECT_SOURCE_DIR}/${part}/${name}")
+      list(APPEND found "${part}/${name}")
+    endif()
+  endforeach()
+  if(found)
+    list(JOIN found ", " found)
+    message(FATAL_ERROR "chapter ${id} (${name}): chapters/${name}/ does not exist, so the "
+      "chapter is not built, yet ${found} exists. The catalog's slug and the "
+      "directory names must be the same in chapters/, solutions/, tests/ and benchmarks/: "
+      "rename the directory or correct the slug.")
+  endif()
+  message(STATUS "chapter ${id} (${name}) is in the catalog but not written yet "
+                 "(no chapters/${name}/): skipped")
+endfunction()
+
 function(workbook_add_chapters)
   _workbook_read_catalog(count)
   math(EXPR last "${count} - 1")
   set(tsv "")
+  set(names "")
   foreach(i RANGE ${last})
     _workbook_field(id ${i} id)
     _workbook_field(slug ${i} slug)
     _workbook_field(title ${i} title)
     _workbook_field(signature ${i} signature)
     set(name "${id}-${slug}")
-    if(NOT IS_DIRECTORY "${PROJECT_SOURCE_DIR}/chapters/${name}")
-      continue()  # a catalog entry for a chapter not written yet
-    endif()
+    _workbook_refuse_benchmark_field(${i} "${id}" "${name}")
+    _workbook_files(files ${i} "${id}" "${name}")
+    list(APPEND names "${name}")
     if(WORKBOOK_ONLY_CHAPTERS AND NOT id IN_LIST WORKBOOK_ONLY_CHAPTERS)
       continue()
     endif()
-    string(JSON nfiles LENGTH "${_WORKBOOK_JSON}" chapters ${i} files)
-    math(EXPR lastfile "${nfiles} - 1")
-    set(files "")
-    foreach(f RANGE ${lastfile})
-      string(JSON file GET "${_WORKBOOK_JSON}" chapters ${i} files ${f})
-      list(APPEND files "${file}")
-    endforeach()
-    _workbook_chapter("${id}" "${name}" "${signature}" "${files}")
-    _workbook_field(benchmark ${i} benchmark)
-    _workbook_write_hints(nhints ${i} "${id}")
-    set(learner 0)
-    if(IS_DIRECTORY "${WORKBOOK_LEARNER_DIR}/${name}")
-      set(learner 1)
+    if(NOT IS_DIRECTORY "${PROJECT_SOURCE_DIR}/chapters/${name}")
+      _workbook_check_unwritten("${id}" "${name}")
+      continue()
     endif()
+    _workbook_check_parts("${id}" "${name}" "${files}")
+    # The one place the benchmark's name is made; ./workbook reads it from chapters.tsv.
+    set(benchmark "ch${id}_bench")
+    _workbook_chapter("${id}" "${name}" "${signature}" "${files}" "${benchmark}" learner)
+    _workbook_write_hints(nhints ${i} "${id}")
     list(JOIN files " " file_words)
     string(APPEND tsv "${id}\t${slug}\t${title}\t${signature}\t${file_words}\t${benchmark}"
                       "\t${nhints}\t${learner}\n")
   endforeach()
+  # A chapter directory the catalog does not name is never built: say so.
+  file(GLOB dirs LIST_DIRECTORIES true RELATIVE "${PROJECT_SOURCE_DIR}/chapters"
+       "${PROJECT_SOURCE_DIR}/chapters/*")
+  foreach(dir ${dirs})
+    if(IS_DIRECTORY "${PROJECT_SOURCE_DIR}/chapters/${dir}" AND NOT dir IN_LIST names)
+      message(WARNING "chapters/${dir}/ is not in chapters/catalog.json, so it is not built. "
+        "Give it a catalog entry (id and slug as in its name), or remove it.")
+    endif()
+  endforeach()
   # The list of built chapters, for ./workbook (which has no JSON parser), one
   # line each: id, slug, title, failure signature, exercise files (separated
-  # by spaces), benchmark, number of hints, and 1 if the learner's variant is
-  # built (my-work/NN-slug existed at configure time), else 0.
+  # by spaces), benchmark (the prefix of its targets: chNN_bench_pitfall and
+  # chNN_bench_fix), number of hints, and the learner's variant: 1 if built
+  # (my-work/NN-slug existed at configure time, with every exercise file),
+  # missing if my-work/NN-slug exists but lacks an exercise file (so nothing
+  # of it is built), else 0.
   file(WRITE "${PROJECT_BINARY_DIR}/chapters.tsv" "${tsv}")
   workbook_write_flaky_list()
 endfunction()
 
-function(_workbook_chapter id name signature files)
+# A chapter's optional chapters/NN-slug/chapter.cmake declares what the
+# chapter needs beyond the workbook's own dependencies (a real database
+# client, say). It is included before the chapter's targets exist, with
+# CHAPTER_ID ("12") and CHAPTER_NAME ("12-sqlite-transactions") set, and may:
+#   - call workbook_chapter_requires(<Package> DEBIAN <package> [args...]),
+#     which finds a package or stops with a message naming the chapter and the
+#     Debian package to install;
+#   - append to CHAPTER_LIBRARIES the libraries (imported targets) that are
+#     linked into every variant, its support code, test, demo and benchmark.
+# See docs/adding-a-chapter.md.
+macro(workbook_chapter_requires package)
+  cmake_parse_arguments(_workbook_req "" "DEBIAN" "" ${ARGN})
+  if(NOT _workbook_req_DEBIAN)
+    message(FATAL_ERROR "chapters/${CHAPTER_NAME}/chapter.cmake: "
+      "workbook_chapter_requires(${package}) needs DEBIAN <package>: the Debian package that "
+      "provides ${package}, which the message for a missing ${package} tells the reader to "
+      "install.")
+  endif()
+  find_package(${package} ${_workbook_req_UNPARSED_ARGUMENTS} QUIET)
+  if(NOT ${package}_FOUND)
+    string(JOIN " " _workbook_req_call "find_package(${package}" ${_workbook_req_UNPARSED_ARGUMENTS})
+    message(FATAL_ERROR "chapter ${CHAPTER_ID} (${CHAPTER_NAME}) needs ${package}, and "
+      "${_workbook_req_call}) did not find it.\n"
+      "Install the Debian package ${_workbook_req_DEBIAN}:\n"
+      "    sudo apt-get install ${_workbook_req_DEBIAN}\n"
+      "then configure again. To build the other chapters meanwhile, name them: "
+      "-DWORKBOOK_ONLY_CHAPTERS=<their ids, separated by ;>.")
+  endif()
+endmacro()
+
+function(_workbook_chapter id name signature files benchmark learner_out)
   set(ch "ch${id}")
   set(exercise_dir "${PROJECT_SOURCE_DIR}/chapters/${name}")
   set(variants pitfall fix)
   set(dir_pitfall "${exercise_dir}")
   set(dir_fix "${PROJECT_SOURCE_DIR}/solutions/${name}")
   set(dir_learner "${WORKBOOK_LEARNER_DIR}/${name}")
+
+  # The learner's variant exists only when every exercise file is in their
+  # copy: a file deleted or renamed there must not break the configuration.
+  set(learner 0)
   if(IS_DIRECTORY "${dir_learner}")
-    list(APPEND variants learner)
+    set(absent "")
+    foreach(file ${files})
+      if(NOT EXISTS "${dir_learner}/${file}")
+        list(APPEND absent "${file}")
+      endif()
+    endforeach()
+    if(absent)
+      set(learner missing)
+      list(JOIN absent ", " absent)
+      message(STATUS "chapter ${id}: ${dir_learner} lacks ${absent}, so the learner's copy "
+                     "is not built (./workbook reset ${id} restores the original)")
+      # Configure again as soon as the copy's files change (the file is back).
+      file(GLOB ignored CONFIGURE_DEPENDS "${dir_learner}/*")
+    else()
+      set(learner 1)
+      list(APPEND variants learner)
+    endif()
+  endif()
+  set(${learner_out} ${learner} PARENT_SCOPE)
+
+  # The chapter's own requirements (see workbook_chapter_requires above).
+  set(CHAPTER_ID "${id}")
+  set(CHAPTER_NAME "${name}")
+  set(CHAPTER_LIBRARIES "")
+  if(EXISTS "${exercise_dir}/chapter.cmake")
+    include("${exercise_dir}/chapter.cmake")
   endif()
 
   # Provided code of the chapter (neither exercise nor demo): compiled once.
@@ -192,7 +424,7 @@ function(_workbook_chapter id name signature files)
   if(support)
     add_library(${ch}_support_code STATIC ${support})
     target_include_directories(${ch}_support_code PUBLIC "${exercise_dir}")
-    target_link_libraries(${ch}_support_code PUBLIC mock_db)
+    target_link_libraries(${ch}_support_code PUBLIC mock_db ${CHAPTER_LIBRARIES})
     workbook_use_pch(${ch}_support_code)
     target_link_libraries(${ch}_support INTERFACE ${ch}_support_code)
   endif()
@@ -208,6 +440,7 @@ function(_workbook_chapter id name signature files)
   target_link_libraries(${ch}_demo_objects PUBLIC mock_db)
   foreach(kind test bench demo)
     target_include_directories(${ch}_${kind}_objects PUBLIC "${exercise_dir}")
+    target_link_libraries(${ch}_${kind}_objects PUBLIC ${CHAPTER_LIBRARIES})
   endforeach()
   workbook_use_test_pch(${ch}_test_objects)
   workbook_use_pch(${ch}_bench_objects)
@@ -221,41 +454,46 @@ function(_workbook_chapter id name signature files)
     add_library(${ch}_${variant} STATIC ${sources})
     # The chapter's headers live with the exercise; every variant shares them.
     target_include_directories(${ch}_${variant} PUBLIC "${exercise_dir}")
-    target_link_libraries(${ch}_${variant} PUBLIC mock_db ${ch}_support workbook_variant_${variant})
+    target_link_libraries(${ch}_${variant} PUBLIC mock_db ${ch}_support workbook_variant_${variant}
+                                                  ${CHAPTER_LIBRARIES})
     workbook_use_pch(${ch}_${variant})
 
     add_executable(${ch}_test_${variant} $<TARGET_OBJECTS:${ch}_test_objects>)
     target_link_libraries(${ch}_test_${variant} PRIVATE ${ch}_${variant} GTest::gmock GTest::gtest_main)
-    add_executable(${ch}_bench_${variant} $<TARGET_OBJECTS:${ch}_bench_objects>)
-    target_link_libraries(${ch}_bench_${variant} PRIVATE ${ch}_${variant} benchmark::benchmark)
+    add_executable(${benchmark}_${variant} $<TARGET_OBJECTS:${ch}_bench_objects>)
+    target_link_libraries(${benchmark}_${variant} PRIVATE ${ch}_${variant} benchmark::benchmark)
     add_executable(${ch}_demo_${variant} $<TARGET_OBJECTS:${ch}_demo_objects>)
     target_link_libraries(${ch}_demo_${variant} PRIVATE ${ch}_${variant})
     add_custom_target(${ch}_${variant}_all DEPENDS ${ch}_test_${variant} ${ch}_demo_${variant})
     if(variant STREQUAL "learner")
       # The learner's copy is built by ./workbook check/run/bench only: a copy
       # that does not compile yet must not break the workbook's own build.
-      set_target_properties(${ch}_${variant} ${ch}_test_${variant} ${ch}_bench_${variant}
+      set_target_properties(${ch}_${variant} ${ch}_test_${variant} ${benchmark}_${variant}
         ${ch}_demo_${variant} PROPERTIES EXCLUDE_FROM_ALL ON)
+      # A work in progress has unused variables and parameters: they are
+      # shown as warnings, not reported as "does not compile". A discarded
+      # [[nodiscard]] result (-Werror=unused-result) stays an error: it is
+      # the bug of chapter 04, not an unfinished edit.
+      target_compile_options(${ch}_${variant} PRIVATE -Wno-error)
     endif()
   endforeach()
 
   workbook_add_compile_fail_tests("${PROJECT_SOURCE_DIR}/tests/${name}/compile_fail" ${name}
                                   ${ch}_fix)
 
-  add_test(NAME ${name}/fix COMMAND ${ch}_test_fix --gtest_brief=1)
+  # "solution" runs in the sanitizer stages too; "pitfall" only where the lesson is shown.
+  workbook_add_gtests(${ch}_test_fix "${name}/fix" "chapter;solution;${name}")
   workbook_register_flaky(gtest ${name}/fix ${ch}_test_fix "")
   workbook_register_flaky(pitfall ${name}/pitfall ${ch}_test_pitfall "${signature}")
   add_test(NAME ${name}/pitfall
     COMMAND ${CMAKE_COMMAND} -DBINARY=$<TARGET_FILE:${ch}_test_pitfall> -DCHAPTER=${name}
             "-DSIGNATURE=${signature}" -P "${PROJECT_SOURCE_DIR}/cmake/ExpectFailure.cmake")
   add_test(NAME ${name}/demo COMMAND ${ch}_demo_fix)
-  add_test(NAME ${name}/bench-smoke COMMAND ${ch}_bench_fix --benchmark_min_time=0.001)
-  add_test(NAME ${name}/bench-smoke-pitfall COMMAND ${ch}_bench_pitfall --benchmark_min_time=0.001)
-  set_tests_properties(${name}/fix ${name}/pitfall ${name}/demo ${name}/bench-smoke
+  add_test(NAME ${name}/bench-smoke COMMAND ${benchmark}_fix --benchmark_min_time=0.001)
+  add_test(NAME ${name}/bench-smoke-pitfall COMMAND ${benchmark}_pitfall --benchmark_min_time=0.001)
+  set_tests_properties(${name}/pitfall ${name}/demo ${name}/bench-smoke
     ${name}/bench-smoke-pitfall PROPERTIES TIMEOUT ${WORKBOOK_TEST_TIMEOUT})
-  # "solution" runs in the sanitizer stages too; "pitfall" only where the lesson is shown.
-  set_tests_properties(${name}/fix ${name}/demo ${name}/bench-smoke
-    PROPERTIES LABELS "chapter;solution;${name}")
+  set_tests_properties(${name}/demo ${name}/bench-smoke PROPERTIES LABELS "chapter;solution;${name}")
   set_tests_properties(${name}/pitfall ${name}/bench-smoke-pitfall
     PROPERTIES LABELS "chapter;pitfall;${name}")
   set_tests_properties(${name}/demo PROPERTIES ENVIRONMENT "NO_COLOR=1")
