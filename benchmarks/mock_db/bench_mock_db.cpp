@@ -51,6 +51,7 @@
 #include <boost/json.hpp>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <ctime>
 #include <optional>
@@ -309,8 +310,8 @@ void keep_heap_warm() {
 
 int main(int argc, char** argv) {
   // Our own flags are taken out before Google Benchmark reads the rest; a
-  // default repetition count goes in unless the command line gives one (a
-  // count set in code would override the command line's).
+  // default repetition count goes in unless the command line or the
+  // environment gives one (a count set in code would override both).
   std::vector<char*> args;
   std::string heap = "warm";
   bool repetitions_given = false;
@@ -323,6 +324,9 @@ int main(int argc, char** argv) {
     repetitions_given = repetitions_given || arg.starts_with("--benchmark_repetitions");
     args.push_back(argv[i]);
   }
+  // Google Benchmark also reads BENCHMARK_REPETITIONS from the environment, which the
+  // command line would override.
+  repetitions_given = repetitions_given || std::getenv("BENCHMARK_REPETITIONS") != nullptr;
   std::string repetitions = "--benchmark_repetitions=" + std::to_string(kRepetitions);
   if (!repetitions_given) args.push_back(repetitions.data());
   if (heap == "warm") {
