@@ -26,7 +26,7 @@ std::string format_message(std::size_t position, const std::string& expected,
 // turns absurd numbers into a clear error instead of an overflow.
 constexpr std::uint64_t max_parameter = 65535;
 
-// Words that cannot name a table or column unless quoted; all of them are reserved in
+// Words that cannot name a table or column unless quoted; all but BY are reserved in
 // PostgreSQL too. NULLS, FIRST and LAST are keywords only after an ORDER BY column and stay
 // usable as names, as in PostgreSQL ("first" and "last" make likely column names).
 constexpr std::array<std::string_view, 15> reserved_words = {

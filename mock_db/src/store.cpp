@@ -479,15 +479,19 @@ std::string no_such_table_message(const Tables& tables, const std::string& name)
              return lower(x) == lower(y);
            });
   };
+  std::string message = "no such table '" + name + "'";
   for (const auto& [other, table] : tables) {
     if (same_ignoring_case(other)) {
-      return "no such table '" + name +
-             "' (unquoted names are folded to lower case); there is a table '" + other +
-             "': write " + sql_name(other) + " in the query, or name the table in lower case";
+      message += " (unquoted names are folded to lower case); there is a table '";
+      message += other;
+      message += "': write ";
+      message += sql_name(other);
+      message += " in the query, or name the table in lower case";
+      return message;
     }
   }
-  return "no such table '" + name +
-         "': a table exists once a row has been created in it; check the name";
+  message += ": a table exists once a row has been created in it; check the name";
+  return message;
 }
 
 }  // namespace

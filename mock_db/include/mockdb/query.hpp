@@ -66,23 +66,25 @@
 //     number column (`n = '5'` reads '5' as 5), and so does SQLite for a column of numeric
 //     affinity; write the literal with the field's type instead. Booleans are SQLite's
 //     integers 1 and 0, so `b = 1` works there but is an error here and in PostgreSQL.
-//  5. The mock notices a type mismatch, or a misspelt table, only when it reads a row or the
-//     table: a mismatch in a row it never reads (an empty table, rows outside the id range
-//     of the conditions, rows after LIMIT is reached) goes unreported. PostgreSQL reports it
-//     when planning.
+//  5. The mock notices a type mismatch only in a row it reads: a mismatch in a row it never
+//     reads (an empty table, rows outside the id range of the conditions, rows after LIMIT is
+//     reached) goes unreported. PostgreSQL reports it when planning, whatever the data.
 //  6. Strings compare bytewise (SQLite's BINARY collation, PostgreSQL's "C"). PostgreSQL's
 //     default collation is usually a language's (en_US.UTF-8), where 'apple' < 'Banana'; the
 //     mock says 'Banana' < 'apple'. Sort mixed-case text only where the order does not matter.
 //  7. Quoted identifiers are exact, as in PostgreSQL; SQLite ignores case even in quoted
 //     names, and reads a double-quoted name that matches no column as a string literal. Do
 //     not rely on two names that differ only in case.
-//  8. Decimal literals (2.5, 1e3) are doubles, as in SQLite; PostgreSQL reads them as exact
-//     numerics, so 0.1 + comparisons at the last binary digit can differ. An integer literal
-//     above 9223372036854775807 is an exact integer here, a double in SQLite and a numeric in
-//     PostgreSQL.
+//  8. Decimal literals (2.5, 1e3) are doubles, as in SQLite. PostgreSQL reads them as exact
+//     numerics: against a double precision column they become doubles too, but against a
+//     numeric column they stay exact (0.1 is then exactly one tenth, which no double is). An
+//     integer literal above 9223372036854775807 is an exact integer here, a double in SQLite
+//     and a numeric in PostgreSQL.
 //  9. ORDER BY a field holding values of several types (possible only in a JSON row) sorts
 //     booleans < numbers < strings < arrays < objects. PostgreSQL cannot hold such a column;
-//     SQLite sorts numbers before text, but stores booleans as the numbers 0 and 1.
+//     SQLite sorts numbers before text, but stores booleans as the numbers 0 and 1. JSON
+//     arrays and objects, which neither database holds as plain values, are equal when their
+//     JSON is (so [1] != [1.0]).
 // 10. OFFSET without LIMIT is accepted, as in PostgreSQL; SQLite requires a LIMIT first (write
 //     LIMIT -1 there, which the mock in turn rejects). OFFSET before LIMIT is rejected, as in
 //     SQLite (PostgreSQL accepts both orders).
@@ -92,6 +94,8 @@
 // 12. A minus sign must touch its number (`-1`, not `- 1`): there is no unary minus operator.
 // 13. There is no OR, NOT, parentheses, column list, IN, LIKE, BETWEEN or expression: the
 //     subset is what the chapters need. NaN never comes from SQLite, which stores it as NULL.
+// 14. A table exists from the first row created in it; querying it before that is an error
+//     (Errc::no_such_table), where a real database only needs CREATE TABLE to have run.
 #pragma once
 
 #include <boost/json/value.hpp>
