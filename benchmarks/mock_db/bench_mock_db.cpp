@@ -9,7 +9,7 @@
 // sequential (one coroutine, 1,000 reads one after another) and fan-out
 // (1,000 coroutines joined with a parallel group).
 //
-// How the figures are kept stable (each measured; see the commit message):
+// How the figures are kept stable (each measured on a loaded 2-core VM):
 // - Raw and mock run in the same benchmark iteration, one batch each, in
 //   alternating order, so whatever else the machine does at that moment
 //   (a compiler on the other core, a frequency change) hits both alike.
@@ -17,15 +17,22 @@
 // - Each batch is timed in this thread's CPU time, which a preempted thread
 //   does not accumulate: on a shared machine, wall time measures the others.
 // - The heap is kept warm (mallopt below). With glibc's defaults, free()
-//   returns the top of the heap to the kernel once 128 KiB of it is free; the
-//   fan-out frees ~1,000 coroutine frames per batch, so whether its batch
-//   pays ~40 page faults for memory it just gave back depended on where an
-//   unrelated long-lived allocation happened to land. That alone swung the
-//   fan-out ratio between 0.63x and 1.70x. `--heap=glibc` keeps the defaults,
-//   to see the effect (the faults counter shows it).
+//   gives the top of the heap back to the kernel once 128 KiB of it is free;
+//   a fan-out batch frees ~1,000 coroutine frames at once, so the next batch
+//   may fault the same memory back in. How often depends on where long-lived
+//   allocations happen to sit: 0 to ~180 page faults per batch from one
+//   process to the next, on raw's batches or on the mock's, which spread
+//   the fan-out ratio over 1.31x-1.64x in three runs (~4% with the heap
+//   kept). `--heap=glibc` keeps glibc's defaults, to see it (the faults
+//   counters show it).
 // - Every repetition warms up first (kWarmUpBatches of each), and the
 //   program repeats every benchmark kRepetitions times unless told otherwise
-//   (--benchmark_repetitions=N), printing median, min and max of each figure.
+//   (--benchmark_repetitions=N or BENCHMARK_REPETITIONS), printing median,
+//   min and max of each figure over the repetitions.
+// What remains: the ratio rises with the machine's load (1.6x to 1.75x for
+// sequential reads between load 6 and 10; the mock's larger code and data
+// footprint probably suffers more from a busy neighbour's cache use), so
+// compare runs taken at similar load (Google Benchmark prints it).
 //
 // Counters (per read, in CPU nanoseconds): raw_ns, mock_ns, and mock_x, the
 // mock's time over raw Asio's. raw_faults, mock_faults: page faults per batch.
