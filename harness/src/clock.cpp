@@ -3,6 +3,7 @@
 
 #include <atomic>
 #include <stdexcept>
+#include <thread>
 
 #include "virtual_loop.hpp"
 
@@ -11,6 +12,7 @@ namespace {
 
 std::atomic<bool> virtual_active{false};
 std::atomic<Clock::rep> virtual_now{0};
+std::atomic<std::thread::id> virtual_owner{};
 
 }  // namespace
 
@@ -51,6 +53,7 @@ VirtualTime::VirtualTime() {
         "is fine), and never nest them.");
   }
   virtual_now.store(0, std::memory_order_release);
+  virtual_owner.store(std::this_thread::get_id());
 }
 
 VirtualTime::~VirtualTime() { virtual_active.store(false); }
@@ -66,5 +69,9 @@ void VirtualTime::advance_to(Clock::time_point t) noexcept {
 }
 
 void VirtualTime::advance_by(Clock::duration d) noexcept { advance_to(Clock::now() + d); }
+
+namespace detail {
+std::thread::id virtual_time_owner() noexcept { return virtual_owner.load(); }
+}  // namespace detail
 
 }  // namespace workbook

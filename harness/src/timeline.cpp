@@ -179,6 +179,8 @@ std::string render_timeline(std::span<const Span> spans, const TimelineOptions& 
     }
     if (s->outcome == Outcome::failed && !s->detail.empty())
       row.detail = ": " + sanitize(s->detail);
+    if (s->outcome == Outcome::cancelled && !s->cancel_reason.empty())
+      row.detail = ": " + sanitize(s->cancel_reason);
     longest_label = std::max(longest_label, columns(row.label));
     rows.push_back(std::move(row));
   }

@@ -42,14 +42,37 @@ Trace::~Trace() {
   std::erase(registry(), this);
 }
 
-std::uint64_t Trace::begin(std::string operation, std::string key) {
+std::uint64_t Trace::begin(std::string operation, std::string key, SpanLinks links) {
   if (!enabled()) return 0;
   const auto now = Clock::now();
   std::lock_guard lock(mutex_);
   const std::uint64_t id = next_id_++;
-  spans_.push_back(
-      Span{id, std::move(operation), std::move(key), now, std::nullopt, Outcome::pending, {}});
+  Span& span = spans_.emplace_back();
+  span.id = id;
+  span.operation = std::move(operation);
+  span.key = std::move(key);
+  span.start = now;
+  span.links = links;
+  if (spans_.size() > capacity_) {
+    // Forget the oldest span that has ended (usually the first one).
+    auto oldest = std::find_if(spans_.begin(), spans_.end(),
+                               [](const Span& s) { return s.outcome != Outcome::pending; });
+    if (oldest != spans_.end()) {
+      spans_.erase(oldest);
+      ++dropped_;
+    }
+  }
   return id;
+}
+
+void Trace::set_capacity(std::size_t spans) {
+  std::lock_guard lock(mutex_);
+  capacity_ = std::max<std::size_t>(spans, 1);
+}
+
+std::uint64_t Trace::dropped() const {
+  std::lock_guard lock(mutex_);
+  return dropped_;
 }
 
 void Trace::end(std::uint64_t id, Outcome outcome, std::string detail) {
@@ -62,12 +85,12 @@ void Trace::end(std::uint64_t id, Outcome outcome, std::string detail) {
   if (it == spans_.end() || it->id != id) return;
   it->end = now;
   it->outcome = outcome;
-  it->detail = std::move(detail);
+  (outcome == Outcome::cancelled ? it->cancel_reason : it->detail) = std::move(detail);
 }
 
 std::vector<Span> Trace::spans() const {
   std::lock_guard lock(mutex_);
-  return spans_;
+  return {spans_.begin(), spans_.end()};
 }
 
 std::vector<Span> Trace::pending() const {

@@ -56,10 +56,15 @@ class LoopTimers final : public boost::asio::execution_context::service {
 
 /// Called when a reactor asks how long it may sleep for a timer, in virtual
 /// time. Ends the process with a message if the asking thread runs an event
-/// loop (io_context::run, a thread pool's thread) without driving virtual
-/// time: its timers could only wait for good, spinning. (It cannot throw: Asio
-/// asks from inside its reactor, through a noexcept function.)
+/// loop without driving virtual time, where its timers could only wait for
+/// good, spinning: at once on a thread other than the test's (a second loop
+/// thread, a thread pool's thread); on the test's own thread only after
+/// 50,000 idle turns, since a test may poll() its loop by hand. (It cannot
+/// throw: Asio asks from inside its reactor, through a noexcept function.)
 void check_reactor_thread() noexcept;
+
+/// The thread that created the current VirtualTime (clock.cpp).
+std::thread::id virtual_time_owner() noexcept;
 
 /// The LoopTimers of `ctx`, created on first use.
 LoopTimers& loop_timers_of(boost::asio::execution_context& ctx);

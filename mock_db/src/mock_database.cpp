@@ -3,12 +3,15 @@
 #include "mockdb/mock_database.hpp"
 
 #include <algorithm>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/system/system_error.hpp>
 #include <cmath>
 #include <mutex>
+#include <type_traits>
 #include <vector>
 
 #include "mockdb/query.hpp"
@@ -27,6 +30,12 @@ const char* to_string(OpKind kind) noexcept {
 }
 
 // ---------------------------------------------------------------- Latency
+
+namespace {
+// The longest latency a distribution may draw: 1e15 ns, about 11.6 days of
+// workbook time; far beyond any test, and far below int64's limit.
+constexpr double kLongestLatencyNs = 1e15;
+}  // namespace
 
 Latency Latency::none() noexcept { return fixed(Clock::duration::zero()); }
 
@@ -59,7 +68,11 @@ Clock::duration Latency::sample(std::mt19937_64& rng) const {
       const double u1 = std::max(unit(), 0x1.0p-53);
       const double z =
           std::sqrt(-2.0 * std::log(u1)) * std::cos(2.0 * 3.14159265358979323846 * unit());
-      return Clock::duration(static_cast<Clock::rep>(median * std::exp(sigma * z)));
+      // Clamped before the conversion: a long enough tail (or a p99 of zero)
+      // would otherwise overflow int64 or be NaN, which is undefined behaviour.
+      double ns = median * std::exp(sigma * z);
+      if (std::isnan(ns)) ns = median;
+      return Clock::duration(static_cast<Clock::rep>(std::clamp(ns, 0.0, kLongestLatencyNs)));
     }
   }
   return a_;
@@ -70,7 +83,7 @@ Clock::duration Latency::sample(std::mt19937_64& rng) const {
 namespace detail {
 
 struct FaultRule {
-  enum class Type { fail, fail_randomly, hang } type;
+  enum class Type { fail, fail_randomly, fail_after_effect, hang } type;
   std::size_t remaining;
   double probability;
   boost::system::error_code error;
@@ -80,9 +93,18 @@ struct FaultRule {
 // What happens to one operation, decided when it starts.
 struct Plan {
   Clock::duration latency{};
-  std::optional<boost::system::error_code> error;
+  std::optional<boost::system::error_code> error;        // fails with no effect
+  std::optional<boost::system::error_code> error_after;  // fails after the effect
   bool hang = false;
-  bool holds_connection = false;  // a direct operation's own connection
+};
+
+// One connection, shared by its Connection object (if the caller opened it)
+// and the operation running on it. Guarded by Engine::mutex.
+struct ConnectionState {
+  std::uint64_t id = 0;
+  bool busy = false;    // an operation is in progress on it
+  bool broken = false;  // a connection failure or a cancellation mid-operation
+  bool closed = false;  // closed: its place under the limit is free again
 };
 
 struct Engine {
@@ -96,43 +118,125 @@ struct Engine {
   Store store;
   workbook::Trace trace{"mock database"};
 
-  mutable std::mutex mutex;  // guards everything below
+  mutable std::mutex mutex;  // guards everything below, and every ConnectionState
   std::mt19937_64 rng;
   std::array<Latency, kOpKinds> latency{Latency::none(), Latency::none(), Latency::none(),
                                         Latency::none(), Latency::none(), Latency::none()};
   std::vector<FaultRule> rules;
   std::optional<std::pair<Clock::time_point, Clock::time_point>> outage;
+  CancelEffect cancel_effect = CancelEffect::server_stops;
   Stats stats;
+  std::uint64_t rows_scanned_at_reset = 0;
+  std::uint64_t last_connection_id = 0;
+  std::vector<std::uint64_t> idle_pool_ids;  // borrowed connections given back, for reuse
 
-  // Starts an operation: counts it, decides its fate (latency, fault), and
-  // takes a connection for it if it needs one of its own. One lock, because
-  // this runs for every operation.
-  Plan start(OpKind kind, bool own_connection) {
-    std::lock_guard lock(mutex);
-    for (OpStats* s : {&stats.by_kind[static_cast<std::size_t>(kind)], &stats.total}) {
-      ++s->started;
-      s->max_in_flight = std::max(s->max_in_flight, ++s->in_flight);
-    }
-    Plan p;
-    p.latency = latency[static_cast<std::size_t>(kind)].sample(rng);
-    p.error = planned_fault(kind, p.hang);
-    if (own_connection && !p.error && !p.hang) {
-      if (open_connection_locked()) {
-        p.holds_connection = true;
-      } else {
-        p.error = make_error_code(Errc::too_many_connections);
+  // The fault an operation of `kind` starting now meets, if any. Requires the lock.
+  void plan_fault(OpKind kind, Plan& p) {
+    if (outage) {
+      const auto now = Clock::now();
+      if (now >= outage->first && now < outage->second) {
+        p.error = make_error_code(Errc::unavailable);
+        return;
       }
     }
-    return p;
+    for (FaultRule& rule : rules) {
+      if (rule.remaining == 0 || (rule.only && *rule.only != kind)) continue;
+      if (rule.type == FaultRule::Type::fail_randomly) {
+        if (static_cast<double>(rng() >> 11) * 0x1.0p-53 >= rule.probability) continue;
+      } else if (rule.remaining != MockDatabase::kForever) {
+        --rule.remaining;
+      }
+      switch (rule.type) {
+        case FaultRule::Type::hang:
+          p.hang = true;
+          return;
+        case FaultRule::Type::fail_after_effect:
+          p.error_after = rule.error;
+          return;
+        default:
+          p.error = rule.error;
+          return;
+      }
+    }
   }
 
-  // Ends an operation started with start().
-  void finish(OpKind kind, workbook::Outcome outcome, bool holds_connection) {
+  // Takes a place under the connection limit for a new connection; returns its
+  // id, or 0 if the limit is reached. Requires the lock.
+  std::uint64_t open_connection_locked(bool reuse_pooled) {
+    const std::size_t limit = config.max_connections;
+    if (limit != 0 && stats.open_connections >= limit) return 0;
+    stats.max_open_connections = std::max(stats.max_open_connections, ++stats.open_connections);
+    if (reuse_pooled && !idle_pool_ids.empty()) {
+      const std::uint64_t id = idle_pool_ids.back();
+      idle_pool_ids.pop_back();
+      return id;
+    }
+    return ++last_connection_id;
+  }
+
+  // Frees the place of connection `c` (once).
+  void close_connection(ConnectionState& c) {
     std::lock_guard lock(mutex);
-    if (holds_connection) --stats.open_connections;
-    for (OpStats* s : {&stats.by_kind[static_cast<std::size_t>(kind)], &stats.total}) {
+    if (c.closed) return;
+    c.closed = true;
+    --stats.open_connections;
+  }
+};
+
+// One operation's bookkeeping, from start to end, as an RAII object: it is
+// counted, traced and holds its connection from construction, and is ended
+// exactly once by its destructor, whether the operation completed, failed,
+// was cancelled, or its coroutine frame was destroyed while suspended (which
+// ends it as cancelled and frees its connection).
+class Operation {
+ public:
+  Operation(std::shared_ptr<Engine> engine, OpKind kind, std::string key,
+            std::shared_ptr<ConnectionState> connection, bool borrow)
+      : engine_(std::move(engine)), kind_(kind), connection_(std::move(connection)) {
+    std::uint64_t connection_id = 0;
+    {
+      std::lock_guard lock(engine_->mutex);
+      for (OpStats* s : {&stats(), &engine_->stats.total}) {
+        ++s->started;
+        s->max_in_flight = std::max(s->max_in_flight, ++s->in_flight);
+      }
+      if (connection_) {
+        connection_id = connection_->id;
+        if (connection_->closed || connection_->broken) {
+          plan_.error = make_error_code(Errc::connection_closed);
+        } else if (connection_->busy) {
+          plan_.error = make_error_code(Errc::operation_in_progress);
+        } else {
+          connection_->busy = owns_busy_ = true;
+        }
+      }
+      if (!plan_.error) {
+        plan_.latency = engine_->latency[static_cast<std::size_t>(kind)].sample(engine_->rng);
+        engine_->plan_fault(kind, plan_);
+      }
+      if (borrow && !plan_.error) {
+        // A direct operation borrows a connection for as long as it runs,
+        // hanging included.
+        connection_id = borrowed_id_ = engine_->open_connection_locked(true);
+        if (borrowed_id_ == 0) plan_.error = make_error_code(Errc::too_many_connections);
+      }
+    }
+    span_ = engine_->trace.begin(to_string(kind), std::move(key),
+                                 workbook::SpanLinks{.connection = connection_id});
+  }
+
+  ~Operation() {
+    if (outcome_ == workbook::Outcome::pending) {
+      outcome_ = workbook::Outcome::cancelled;
+      detail_ = "abandoned: the coroutine awaiting it was destroyed before it completed";
+    }
+    engine_->trace.end(span_, outcome_, std::move(detail_));
+    const bool breaks = outcome_ == workbook::Outcome::cancelled ||
+                        (outcome_ == workbook::Outcome::failed && breaks_connection_);
+    std::lock_guard lock(engine_->mutex);
+    for (OpStats* s : {&stats(), &engine_->stats.total}) {
       --s->in_flight;
-      switch (outcome) {
+      switch (outcome_) {
         case workbook::Outcome::ok:
           ++s->succeeded;
           break;
@@ -143,195 +247,258 @@ struct Engine {
           ++s->failed;
       }
     }
-  }
-
-  // The fault an operation of `kind` starting now meets, if any (or sets
-  // `hang`). Requires the lock.
-  std::optional<boost::system::error_code> planned_fault(OpKind kind, bool& hang) {
-    if (outage) {
-      const auto now = Clock::now();
-      if (now >= outage->first && now < outage->second) return make_error_code(Errc::unavailable);
+    if (owns_busy_) {
+      connection_->busy = false;
+      if (breaks) connection_->broken = true;
     }
-    for (FaultRule& rule : rules) {
-      if (rule.remaining == 0 || (rule.only && *rule.only != kind)) continue;
-      if (rule.type == FaultRule::Type::fail_randomly) {
-        if (static_cast<double>(rng() >> 11) * 0x1.0p-53 >= rule.probability) continue;
-      } else if (rule.remaining != MockDatabase::kForever) {
-        --rule.remaining;
-      }
-      if (rule.type == FaultRule::Type::hang) {
-        hang = true;
-        return std::nullopt;
-      }
-      return rule.error;
+    if (borrowed_id_ != 0) {
+      --engine_->stats.open_connections;
+      // A broken borrowed connection is discarded; a sound one goes back to the pool.
+      if (!breaks) engine_->idle_pool_ids.push_back(borrowed_id_);
     }
-    return std::nullopt;
   }
 
-  // Takes a place under the connection limit, or says why not.
-  bool open_connection() {
-    std::lock_guard lock(mutex);
-    return open_connection_locked();
+  Operation(const Operation&) = delete;
+  Operation& operator=(const Operation&) = delete;
+
+  const Plan& plan() const noexcept { return plan_; }
+
+  void succeeded() noexcept { outcome_ = workbook::Outcome::ok; }
+
+  void cancelled(std::string reason) {
+    outcome_ = workbook::Outcome::cancelled;
+    detail_ = std::move(reason);
   }
 
-  bool open_connection_locked() {
-    const std::size_t limit = config.max_connections;
-    if (limit != 0 && stats.open_connections >= limit) return false;
-    stats.max_open_connections = std::max(stats.max_open_connections, ++stats.open_connections);
-    return true;
-  }
-
-  void close_connection() {
-    std::lock_guard lock(mutex);
-    --stats.open_connections;
-  }
-
-  // Runs one operation: trace, count, fault plan, latency, then `body` on the
-  // store. `body` runs only after the latency, like a reply from a server.
-  template <typename Body>
-  auto run(OpKind kind, std::string key, bool own_connection, Body body)
-      -> asio::awaitable<decltype(body())> {
-    const std::uint64_t span = trace.begin(to_string(kind), std::move(key));
-    const Plan p = start(kind, own_connection);
-    workbook::Outcome outcome = workbook::Outcome::failed;
-    std::string detail;
-    std::exception_ptr error;
-    try {
-      if (p.hang) {
-        workbook::Timer never(co_await asio::this_coro::executor, Clock::time_point::max());
-        co_await never.async_wait(asio::use_awaitable);
-      } else if (p.latency > Clock::duration::zero()) {
-        workbook::Timer timer(co_await asio::this_coro::executor, p.latency);
-        co_await timer.async_wait(asio::use_awaitable);
-      } else {
-        // Even an instant operation completes asynchronously, as a real one would.
-        co_await asio::post(asio::use_awaitable);
-        // A post cannot be cancelled; honour a cancellation that arrived meanwhile.
-        const auto cancellation = co_await asio::this_coro::cancellation_state;
-        if (cancellation.cancelled() != asio::cancellation_type::none) {
-          throw boost::system::system_error(asio::error::operation_aborted);
-        }
-      }
-      if (p.error) throw boost::system::system_error(*p.error);
-      auto result = body();
-      trace.end(span, workbook::Outcome::ok);
-      finish(kind, workbook::Outcome::ok, p.holds_connection);
-      co_return std::move(result);
-    } catch (const boost::system::system_error& e) {
-      outcome = e.code() == asio::error::operation_aborted ? workbook::Outcome::cancelled
-                                                           : workbook::Outcome::failed;
-      detail = e.what();
-      error = std::current_exception();
-    } catch (const std::exception& e) {
-      detail = e.what();
-      error = std::current_exception();
+  void failed(const std::exception& e) {
+    outcome_ = workbook::Outcome::failed;
+    detail_ = e.what();
+    if (const auto* error = dynamic_cast<const boost::system::system_error*>(&e)) {
+      breaks_connection_ = error->code() == ErrorClass::connection_failure;
     }
-    trace.end(span, outcome, detail);
-    finish(kind, outcome, p.holds_connection);
-    std::rethrow_exception(error);
   }
+
+ private:
+  OpStats& stats() { return engine_->stats.by_kind[static_cast<std::size_t>(kind_)]; }
+
+  std::shared_ptr<Engine> engine_;
+  OpKind kind_;
+  std::shared_ptr<ConnectionState> connection_;
+  Plan plan_;
+  std::uint64_t span_ = 0;
+  std::uint64_t borrowed_id_ = 0;
+  bool owns_busy_ = false;
+  bool breaks_connection_ = false;
+  workbook::Outcome outcome_ = workbook::Outcome::pending;
+  std::string detail_;
 };
+
+// Why an operation was cancelled, for its span.
+std::string cancel_reason(asio::cancellation_type type) {
+  if ((type & asio::cancellation_type::terminal) != asio::cancellation_type::none) {
+    return "cancelled by its caller (terminal: the caller gave up on it, as a timeout or the "
+           "losing side of || does)";
+  }
+  if ((type & asio::cancellation_type::partial) != asio::cancellation_type::none) {
+    return "cancelled by its caller (partial)";
+  }
+  return "cancelled by its caller";
+}
+
+// The effect of an operation whose client cancelled it, when the server goes
+// on with it: it lands when the operation would have completed.
+template <typename Body>
+asio::awaitable<void> finish_on_the_server(std::shared_ptr<Engine> engine, Clock::time_point when,
+                                           Body body) {
+  workbook::Timer timer(co_await asio::this_coro::executor, when);
+  co_await timer.async_wait(asio::use_awaitable);
+  try {
+    body(engine->store);
+  } catch (const std::exception&) {
+    // The client is gone: nobody hears of a failure.
+  }
+}
+
+// Runs one operation: bookkeeping (Operation), latency or hang, then `body` on
+// the store, like a reply from a server. The engine is a parameter, so the
+// coroutine frame owns it for as long as the operation runs.
+template <typename Body>
+auto run_operation(std::shared_ptr<Engine> engine, OpKind kind, std::string key,
+                   std::shared_ptr<ConnectionState> connection, bool borrow, Body body)
+    -> asio::awaitable<std::invoke_result_t<Body&, Store&>> {
+  Operation op(engine, kind, std::move(key), std::move(connection), borrow);
+  const Plan& p = op.plan();
+  const auto ex = co_await asio::this_coro::executor;
+  const Clock::time_point due = Clock::now() + p.latency;
+  bool aborted = false;
+  try {
+    if (p.hang || p.latency > Clock::duration::zero()) {
+      workbook::Timer timer(ex, p.hang ? Clock::time_point::max() : due);
+      co_await timer.async_wait(asio::use_awaitable);
+    } else {
+      // Even an instant operation completes asynchronously, as a real one would.
+      co_await asio::post(ex, asio::use_awaitable);
+    }
+  } catch (const boost::system::system_error& e) {
+    if (e.code() != asio::error::operation_aborted) throw;
+    aborted = true;
+  }
+  // A post cannot be cancelled: honour a cancellation that arrived meanwhile.
+  const auto cancellation = co_await asio::this_coro::cancellation_state;
+  const asio::cancellation_type cancelled = cancellation.cancelled();
+  if (aborted || cancelled != asio::cancellation_type::none) {
+    if (!p.error && !p.hang && engine->cancel_effect == CancelEffect::server_finishes) {
+      asio::co_spawn(ex, finish_on_the_server(engine, due, std::move(body)), asio::detached);
+    }
+    op.cancelled(cancel_reason(cancelled));
+    throw boost::system::system_error(asio::error::operation_aborted);
+  }
+  try {
+    if (p.error) throw_database_error(static_cast<Errc>(p.error->value()), "");
+    auto result = body(engine->store);
+    if (p.error_after) {
+      throw DatabaseError(*p.error_after,
+                          Diagnostics{"the reply was lost after the statement took effect",
+                                      p.error_after->category() == category()
+                                          ? sqlstate(static_cast<Errc>(p.error_after->value()))
+                                          : "",
+                                      {}});
+    }
+    op.succeeded();
+    co_return result;
+  } catch (const std::exception& e) {
+    op.failed(e);
+    throw;
+  }
+}
 
 }  // namespace detail
 
 namespace {
 
+using detail::ConnectionState;
+using detail::Engine;
+
 // The key a span shows ("notes/42"); not built when nobody records it.
-std::string row_key(const detail::Engine& engine, const std::string& table, Id id) {
+std::string row_key(const Engine& engine, const std::string& table, Id id) {
   return engine.trace.enabled() ? table + "/" + std::to_string(id) : std::string();
 }
 
-// The operations shared by a connection and by the database itself; they
-// differ only in whether each operation opens a connection of its own.
+// The operations of a connection (`connection` set) and of the database
+// itself (`connection` null: each operation borrows a connection).
 template <typename Base>
 class Operations : public Base {
  public:
-  Operations(std::shared_ptr<detail::Engine> engine, bool own_connection)
-      : engine_(std::move(engine)), own_connection_(own_connection) {}
+  Operations(std::shared_ptr<Engine> engine, std::shared_ptr<ConnectionState> connection)
+      : engine_(std::move(engine)), connection_(std::move(connection)) {}
 
   asio::awaitable<Id> create(std::string table, Row row) override {
-    return engine_->run(OpKind::create, engine_->trace.enabled() ? table : std::string(),
-                        own_connection_, [e = engine_, table, row = std::move(row)]() mutable {
-                          return e->store.insert(table, std::move(row));
-                        });
+    std::string key = engine_->trace.enabled() ? table : std::string();
+    return run(OpKind::create, std::move(key),
+               [table = std::move(table), row = std::move(row)](Store& store) mutable {
+                 return store.insert(table, std::move(row));
+               });
   }
 
   asio::awaitable<std::optional<Row>> read(std::string table, Id id) override {
-    return engine_->run(OpKind::read, row_key(*engine_, table, id), own_connection_,
-                        [e = engine_, table, id] { return e->store.find(table, id); });
+    std::string key = row_key(*engine_, table, id);
+    return run(OpKind::read, std::move(key),
+               [table = std::move(table), id](Store& store) { return store.find(table, id); });
   }
 
   asio::awaitable<bool> update(std::string table, Id id, Row fields) override {
-    return engine_->run(OpKind::update, row_key(*engine_, table, id), own_connection_,
-                        [e = engine_, table, id, fields = std::move(fields)] {
-                          return e->store.update(table, id, fields);
-                        });
+    std::string key = row_key(*engine_, table, id);
+    return run(OpKind::update, std::move(key),
+               [table = std::move(table), id, fields = std::move(fields)](Store& store) {
+                 return store.update(table, id, fields);
+               });
   }
 
   asio::awaitable<bool> remove(std::string table, Id id) override {
-    return engine_->run(OpKind::remove, row_key(*engine_, table, id), own_connection_,
-                        [e = engine_, table, id] { return e->store.erase(table, id); });
+    std::string key = row_key(*engine_, table, id);
+    return run(OpKind::remove, std::move(key),
+               [table = std::move(table), id](Store& store) { return store.erase(table, id); });
   }
 
   asio::awaitable<Rows> query(std::string sql, Params params) override {
-    return engine_->run(OpKind::query, sql, own_connection_,
-                        [e = engine_, sql, params = std::move(params)] {
-                          return e->store.select(parse_query(sql), params).rows;
-                        });
+    std::string key = sql;
+    return run(OpKind::query, std::move(key),
+               [sql = std::move(sql), params = std::move(params)](Store& store) {
+                 return store.select(parse_query(sql), params).rows;
+               });
   }
 
  protected:
-  std::shared_ptr<detail::Engine> engine_;
-  bool own_connection_;
+  template <typename Body>
+  auto run(OpKind kind, std::string key, Body body) {
+    return detail::run_operation(engine_, kind, std::move(key), connection_, connection_ == nullptr,
+                                 std::move(body));
+  }
+
+  std::shared_ptr<Engine> engine_;
+  std::shared_ptr<ConnectionState> connection_;
 };
 
 class MockConnection final : public Operations<Connection> {
  public:
-  explicit MockConnection(std::shared_ptr<detail::Engine> engine)
-      : Operations(std::move(engine), false) {}
-  ~MockConnection() override { engine_->close_connection(); }
+  MockConnection(std::shared_ptr<Engine> engine, std::shared_ptr<ConnectionState> state)
+      : Operations(std::move(engine), std::move(state)) {}
+  ~MockConnection() override { engine_->close_connection(*connection_); }
   MockConnection(const MockConnection&) = delete;
   MockConnection& operator=(const MockConnection&) = delete;
+
+  asio::awaitable<void> close() override {
+    engine_->close_connection(*connection_);
+    // Completes asynchronously, like every operation.
+    co_await asio::post(co_await asio::this_coro::executor, asio::use_awaitable);
+  }
 };
 
-// The direct operations of MockDatabase, each on a connection of its own.
-using DirectOperations = Operations<Session>;
+// The direct operations of MockDatabase, each on a borrowed connection.
+using DirectOperations = Operations<Queryable>;
 
 }  // namespace
 
 // ---------------------------------------------------------------- MockDatabase
 
-MockDatabase::MockDatabase(MockConfig config) : engine_(std::make_shared<detail::Engine>(config)) {}
+MockDatabase::MockDatabase(MockConfig config) : engine_(std::make_shared<Engine>(config)) {}
 
 MockDatabase::~MockDatabase() = default;
 
 asio::awaitable<std::unique_ptr<Connection>> MockDatabase::connect() {
-  return engine_->run(OpKind::connect, "", false, [e = engine_]() -> std::unique_ptr<Connection> {
-    if (!e->open_connection()) {
-      throw boost::system::system_error(make_error_code(Errc::too_many_connections));
-    }
-    return std::make_unique<MockConnection>(e);
-  });
+  return detail::run_operation(engine_, OpKind::connect, "", nullptr, false,
+                               [e = engine_](Store&) -> std::unique_ptr<Connection> {
+                                 auto state = std::make_shared<ConnectionState>();
+                                 {
+                                   std::lock_guard lock(e->mutex);
+                                   state->id = e->open_connection_locked(false);
+                                 }
+                                 if (state->id == 0) {
+                                   throw_database_error(Errc::too_many_connections,
+                                                        "sorry, too many clients already");
+                                 }
+                                 return std::make_unique<MockConnection>(e, std::move(state));
+                               });
 }
 
 asio::awaitable<Id> MockDatabase::create(std::string table, Row row) {
-  return DirectOperations(engine_, true).create(std::move(table), std::move(row));
+  return DirectOperations(engine_, nullptr).create(std::move(table), std::move(row));
 }
 
 asio::awaitable<std::optional<Row>> MockDatabase::read(std::string table, Id id) {
-  return DirectOperations(engine_, true).read(std::move(table), id);
+  return DirectOperations(engine_, nullptr).read(std::move(table), id);
 }
 
 asio::awaitable<bool> MockDatabase::update(std::string table, Id id, Row fields) {
-  return DirectOperations(engine_, true).update(std::move(table), id, std::move(fields));
+  return DirectOperations(engine_, nullptr).update(std::move(table), id, std::move(fields));
 }
 
 asio::awaitable<bool> MockDatabase::remove(std::string table, Id id) {
-  return DirectOperations(engine_, true).remove(std::move(table), id);
+  return DirectOperations(engine_, nullptr).remove(std::move(table), id);
 }
 
 asio::awaitable<Rows> MockDatabase::query(std::string sql, Params params) {
-  return DirectOperations(engine_, true).query(std::move(sql), std::move(params));
+  return DirectOperations(engine_, nullptr).query(std::move(sql), std::move(params));
 }
 
 void MockDatabase::set_latency(OpKind kind, Latency latency) {
@@ -359,9 +526,20 @@ void MockDatabase::fail_randomly(double probability, boost::system::error_code e
       {detail::FaultRule::Type::fail_randomly, kForever, probability, error, only});
 }
 
+void MockDatabase::fail_after_effect_next(std::size_t count, boost::system::error_code error,
+                                          std::optional<OpKind> only) {
+  std::lock_guard lock(engine_->mutex);
+  engine_->rules.push_back({detail::FaultRule::Type::fail_after_effect, count, 0.0, error, only});
+}
+
 void MockDatabase::hang_next(std::size_t count, std::optional<OpKind> only) {
   std::lock_guard lock(engine_->mutex);
   engine_->rules.push_back({detail::FaultRule::Type::hang, count, 0.0, {}, only});
+}
+
+void MockDatabase::set_cancel_effect(CancelEffect effect) {
+  std::lock_guard lock(engine_->mutex);
+  engine_->cancel_effect = effect;
 }
 
 void MockDatabase::outage(Clock::duration starts_in, Clock::duration lasts) {
@@ -382,13 +560,15 @@ void MockDatabase::clear_faults() {
 }
 
 Stats MockDatabase::stats() const {
+  const std::uint64_t scanned = engine_->store.total_rows_scanned();
   std::lock_guard lock(engine_->mutex);
   Stats s = engine_->stats;
-  s.rows_scanned = engine_->store.total_rows_scanned();
+  s.rows_scanned = scanned - engine_->rows_scanned_at_reset;
   return s;
 }
 
 void MockDatabase::reset_stats() {
+  const std::uint64_t scanned = engine_->store.total_rows_scanned();
   std::lock_guard lock(engine_->mutex);
   Stats& s = engine_->stats;
   const auto restart = [](OpStats& op) {
@@ -397,6 +577,7 @@ void MockDatabase::reset_stats() {
   restart(s.total);
   for (OpStats& op : s.by_kind) restart(op);
   s.max_open_connections = s.open_connections;
+  engine_->rows_scanned_at_reset = scanned;
 }
 
 workbook::Trace& MockDatabase::trace() noexcept { return engine_->trace; }

@@ -150,16 +150,29 @@ TEST(VirtualTimeRules, TwoThreadsDrivingAtOnceIsAnError) {
   other.join();
 }
 
-TEST(VirtualTimeRulesDeathTest, APlainRunOfTheLoopIsStoppedWithAMessage) {
+TEST(VirtualTimeRulesDeathTest, ALoopRunOnAThreadOfItsOwnIsStoppedWithAMessage) {
   GTEST_FLAG_SET(death_test_style, "threadsafe");
   EXPECT_DEATH(
       {
         workbook::VirtualTime time;
         asio::io_context ctx;
         asio::co_spawn(ctx, workbook::sleep_for(1ms), asio::detached);
-        ctx.run();  // not a workbook runner: nothing can move the clock
+        // Not a workbook runner: nothing can move the clock, so it would spin.
+        std::thread([&] { ctx.run(); }).join();
       },
       "an event loop that no workbook runner drives is waiting for a workbook::Timer");
+}
+
+TEST(VirtualTimeRulesDeathTest, APlainRunOnTheTestsThreadIsStoppedWhenItSpins) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  EXPECT_DEATH(
+      {
+        workbook::VirtualTime time;
+        asio::io_context ctx;
+        asio::co_spawn(ctx, workbook::sleep_for(1ms), asio::detached);
+        ctx.run();
+      },
+      "this loop would spin for good");
 }
 
 }  // namespace

@@ -52,6 +52,17 @@ class MockDatabaseTest : public testing::Test {
     return {};
   }
 
+  // The same, awaited inside a coroutine that is already running.
+  template <typename T>
+  static asio::awaitable<boost::system::error_code> error_of_inside(asio::awaitable<T> task) {
+    try {
+      co_await std::move(task);
+    } catch (const boost::system::system_error& e) {
+      co_return e.code();
+    }
+    co_return boost::system::error_code{};
+  }
+
   workbook::VirtualTime time;
   asio::io_context ctx;
   MockDatabase db;
@@ -316,6 +327,194 @@ TEST_F(MockDatabaseTest, ResetStatsStartsTheCountersAgain) {
   EXPECT_EQ(stats.max_open_connections, 1u);
   run(conn->read("notes", 1));
   EXPECT_EQ(db.stats()[OpKind::read].succeeded, 1u);
+}
+
+// -------------------------------------------------------------- a connection's rules
+
+TEST_F(MockDatabaseTest, AConnectionRunsOneOperationAtATime) {
+  db.set_latency(Latency::fixed(10ms));
+  auto conn = run(db.connect());
+  boost::system::error_code second;
+  auto try_second = [&]() -> asio::awaitable<void> {
+    try {
+      co_await conn->read("notes", 2);
+    } catch (const boost::system::system_error& e) {
+      second = e.code();
+    }
+  };
+  run(conn->read("notes", 1) && try_second());
+  EXPECT_EQ(second, Errc::operation_in_progress);
+  EXPECT_EQ(second, mockdb::ErrorClass::misuse);
+  EXPECT_FALSE(mockdb::is_transient(second));
+  // The refusal did not hurt the connection: the next operation is fine.
+  EXPECT_NO_THROW(run(conn->read("notes", 1)));
+}
+
+TEST_F(MockDatabaseTest, AConnectionFailureBreaksTheConnection) {
+  auto conn = run(db.connect());
+  db.fail_next(1, Errc::connection_reset);
+  EXPECT_EQ(error_of(conn->read("notes", 1)), Errc::connection_reset);
+  EXPECT_EQ(error_of(conn->read("notes", 1)), Errc::connection_closed);
+  // The database itself is fine: a direct operation borrows a sound connection.
+  EXPECT_NO_THROW(run(db.read("notes", 1)));
+}
+
+TEST_F(MockDatabaseTest, AQueryErrorLeavesTheConnectionUsable) {
+  auto conn = run(db.connect());
+  EXPECT_EQ(error_of(conn->query("SELECT * FROM nowhere")), Errc::no_such_table);
+  EXPECT_NO_THROW(run(conn->create("notes", {})));
+}
+
+TEST_F(MockDatabaseTest, ACancellationMidOperationBreaksTheConnection) {
+  db.set_latency(Latency::fixed(50ms));
+  auto conn = run(db.connect());
+  const auto result = run(conn->read("notes", 1) || workbook::sleep_for(10ms));
+  EXPECT_EQ(result.index(), 1u);
+  EXPECT_EQ(error_of(conn->read("notes", 1)), Errc::connection_closed);
+}
+
+TEST_F(MockDatabaseTest, CloseEndsTheConnectionAndFreesItsPlace) {
+  db.set_max_connections(1);
+  auto conn = run(db.connect());
+  EXPECT_EQ(db.stats().open_connections, 1u);
+  run(conn->close());
+  EXPECT_EQ(db.stats().open_connections, 0u);
+  EXPECT_EQ(error_of(conn->read("notes", 1)), Errc::connection_closed);
+  run(conn->close());              // twice is harmless
+  auto again = run(db.connect());  // its place was free
+  conn.reset();                    // destroying a closed connection frees nothing twice
+  EXPECT_EQ(db.stats().open_connections, 1u);
+}
+
+TEST_F(MockDatabaseTest, AHangingDirectOperationHoldsItsConnection) {
+  db.set_max_connections(1);
+  db.hang_next(1, OpKind::read);
+  const auto result = run(db.read("notes", 1) || [&]() -> asio::awaitable<void> {
+    co_await workbook::sleep_for(1ms);
+    EXPECT_EQ(db.stats().open_connections, 1u) << "the hanging read holds no connection";
+    EXPECT_EQ(co_await error_of_inside(db.read("notes", 2)), Errc::too_many_connections);
+  }());
+  EXPECT_EQ(result.index(), 1u);
+  EXPECT_EQ(db.stats().open_connections, 0u);
+}
+
+TEST_F(MockDatabaseTest, SpansNameTheConnectionTheyRanOn) {
+  auto conn = run(db.connect());
+  run(conn->read("notes", 1));
+  run(db.read("notes", 1));
+  run(db.read("notes", 1));
+  const auto spans = db.trace().spans();
+  ASSERT_EQ(spans.size(), 4u);
+  EXPECT_EQ(spans[1].links.connection, 1u);  // the connection opened above
+  EXPECT_NE(spans[2].links.connection, 0u);  // borrowed from the pool...
+  EXPECT_NE(spans[2].links.connection, 1u);
+  EXPECT_EQ(spans[3].links.connection, spans[2].links.connection);  // ...and reused
+}
+
+// -------------------------------------------------------------- faults of real systems
+
+TEST_F(MockDatabaseTest, AReplyLostAfterTheEffectMakesARetryWriteTwice) {
+  db.fail_after_effect_next(1, Errc::connection_reset, OpKind::create);
+  mockdb::Row note{{"text", "hello"}};
+  EXPECT_EQ(error_of(db.create("notes", note)), Errc::connection_reset);
+  EXPECT_EQ(db.count("notes"), 1u) << "the write happened although its reply was lost";
+  run(db.create("notes", note));  // the naive retry
+  EXPECT_EQ(db.count("notes"), 2u);
+  try {
+    db.fail_after_effect_next(1, Errc::connection_reset, OpKind::create);
+    run(db.create("notes", note));
+    FAIL() << "expected the lost reply";
+  } catch (const mockdb::DatabaseError& e) {
+    EXPECT_EQ(e.diagnostics().sqlstate, "08006");
+    EXPECT_THAT(e.diagnostics().server_message, HasSubstr("after the statement took effect"));
+  }
+}
+
+TEST_F(MockDatabaseTest, TheServerCanFinishWhatItsClientCancelled) {
+  db.set_latency(Latency::fixed(50ms));
+  const auto id = run(db.create("notes", {{"text", "draft"}}));
+  db.set_cancel_effect(mockdb::CancelEffect::server_finishes);
+  const auto result = run(db.update("notes", id, {{"text", "final"}}) || workbook::sleep_for(10ms));
+  EXPECT_EQ(result.index(), 1u);  // the client gave up at t=60 ms
+  EXPECT_EQ(db.peek("notes", id)->at("text"), "draft");
+  workbook::run_until_idle(ctx);  // the server goes on
+  EXPECT_EQ(db.peek("notes", id)->at("text"), "final");
+  EXPECT_EQ(Clock::now(), Clock::time_point{} + 100ms);  // when it would have completed
+}
+
+TEST_F(MockDatabaseTest, ByDefaultACancelledWriteHasNoEffect) {
+  db.set_latency(Latency::fixed(50ms));
+  const auto result = run(db.create("notes", {}) || workbook::sleep_for(10ms));
+  EXPECT_EQ(result.index(), 1u);
+  workbook::run_until_idle(ctx);
+  EXPECT_EQ(db.count("notes"), 0u);
+  EXPECT_THAT(db.trace().spans().at(0).cancel_reason, HasSubstr("cancelled by its caller"));
+}
+
+// -------------------------------------------------------------- accounting
+
+TEST_F(MockDatabaseTest, ADestroyedSuspendedOperationIsEndedAndLeaksNothing) {
+  db.set_latency(Latency::fixed(1s));
+  {
+    asio::io_context doomed;
+    asio::co_spawn(doomed, db.read("notes", 1), asio::detached);
+    doomed.poll();  // starts the read, which now waits for its latency
+    ASSERT_EQ(db.stats().total.in_flight, 1u);
+    ASSERT_EQ(db.stats().open_connections, 1u);
+  }  // the io_context, and the suspended frame with it, is destroyed
+  const auto stats = db.stats();
+  EXPECT_EQ(stats.total.in_flight, 0u);
+  EXPECT_EQ(stats.total.cancelled, 1u);
+  EXPECT_EQ(stats.open_connections, 0u);
+  EXPECT_TRUE(db.trace().pending().empty());
+  EXPECT_THAT(workbook::Trace::describe_all_pending(), HasSubstr("none"));
+  EXPECT_THAT(db.trace().spans().at(0).cancel_reason, HasSubstr("abandoned"));
+}
+
+TEST_F(MockDatabaseTest, ResetStatsResetsRowsScannedToo) {
+  run(db.create("notes", {{"n", 1}}));
+  run(db.query("SELECT * FROM notes"));
+  EXPECT_GT(db.stats().rows_scanned, 0u);
+  db.reset_stats();
+  EXPECT_EQ(db.stats().rows_scanned, 0u);
+  run(db.query("SELECT * FROM notes"));
+  EXPECT_EQ(db.stats().rows_scanned, 1u);
+}
+
+TEST_F(MockDatabaseTest, TheTraceIsBounded) {
+  db.trace().set_capacity(3);
+  for (int i = 0; i < 5; ++i) run(db.read("notes", i));
+  const auto spans = db.trace().spans();
+  ASSERT_EQ(spans.size(), 3u);
+  EXPECT_EQ(spans.front().key, "notes/2");  // the oldest two were forgotten
+  EXPECT_EQ(db.trace().dropped(), 2u);
+}
+
+TEST(Errors, CodesBelongToClassesThatEveryBackendShares) {
+  using mockdb::ErrorClass;
+  EXPECT_EQ(mockdb::make_error_code(Errc::connection_reset), ErrorClass::connection_failure);
+  EXPECT_EQ(mockdb::make_error_code(Errc::connection_closed), ErrorClass::connection_failure);
+  EXPECT_EQ(mockdb::make_error_code(Errc::unavailable), ErrorClass::unavailable);
+  EXPECT_EQ(mockdb::make_error_code(Errc::query_syntax), ErrorClass::syntax_error);
+  EXPECT_EQ(mockdb::make_error_code(Errc::no_such_table), ErrorClass::undefined_object);
+  EXPECT_EQ(mockdb::make_error_code(Errc::permission_denied), ErrorClass::insufficient_privilege);
+  EXPECT_TRUE(mockdb::is_transient(Errc::too_many_connections));
+  EXPECT_TRUE(mockdb::is_transient(Errc::connection_reset));
+  EXPECT_FALSE(mockdb::is_transient(Errc::permission_denied));
+  EXPECT_FALSE(mockdb::is_transient(Errc::query_syntax));
+  EXPECT_STREQ(mockdb::sqlstate(Errc::query_syntax), "42601");
+}
+
+TEST(Latency, ALongTailCannotOverflow) {
+  std::mt19937_64 rng(1);
+  const auto tail = Latency::long_tail(1ms, Clock::duration::max());
+  for (int i = 0; i < 10'000; ++i) {
+    const auto d = tail.sample(rng);
+    ASSERT_GE(d, Clock::duration::zero());
+    ASSERT_LE(d, std::chrono::hours(24 * 12));
+  }
+  const auto zero = Latency::long_tail(Clock::duration::zero(), Clock::duration::zero());
+  EXPECT_EQ(zero.sample(rng), Clock::duration::zero());
 }
 
 // -------------------------------------------------------------- threads

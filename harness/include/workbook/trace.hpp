@@ -4,7 +4,9 @@
 #pragma once
 
 #include <atomic>
+#include <cstddef>
 #include <cstdint>
+#include <deque>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -25,6 +27,14 @@ enum class Outcome {
 /// A short word for an outcome: "pending", "ok", "failed", "cancelled".
 const char* to_string(Outcome o) noexcept;
 
+/// How a span relates to others, given when it begins. All optional.
+struct SpanLinks {
+  std::uint64_t parent = 0;      ///< The span (in the same trace) this is part of; 0 for none.
+  std::uint32_t attempt = 0;     ///< 1 for a first try, 2 for the first retry...; 0 if not a retry.
+  std::uint64_t connection = 0;  ///< The connection it ran on; 0 if none or unknown.
+  Clock::duration queued{};  ///< How long it waited (for a connection, a permit) before it began.
+};
+
 /// One traced operation.
 struct Span {
   std::uint64_t id = 0;                  ///< Unique within its trace, in start order.
@@ -34,12 +44,15 @@ struct Span {
   std::optional<Clock::time_point> end;  ///< When it ended; empty while pending.
   Outcome outcome = Outcome::pending;    ///< How it ended.
   std::string detail;                    ///< The error message for failed spans.
+  std::string cancel_reason;             ///< Why, for cancelled spans.
+  SpanLinks links;                       ///< Parent, attempt, connection, time queued.
 
   /// end - start, or now - start while pending.
   Clock::duration duration() const noexcept;
 };
 
-/// A thread-safe, append-only list of spans.
+/// A thread-safe list of spans, bounded: past its capacity it forgets its
+/// oldest ended spans (pending spans are always kept), and counts them.
 ///
 /// Every live trace is known to the harness, so that a run that never completes
 /// or a watchdog that fires can say which operations were still pending.
@@ -51,11 +64,21 @@ class Trace {
   Trace(const Trace&) = delete;
   Trace& operator=(const Trace&) = delete;
 
-  /// Opens a span that starts now; returns its id.
-  std::uint64_t begin(std::string operation, std::string key);
+  /// The capacity of a new trace, in spans.
+  static constexpr std::size_t kDefaultCapacity = 100'000;
 
-  /// Closes span `id` now with `outcome` and an optional detail text.
+  /// Opens a span that starts now; returns its id.
+  std::uint64_t begin(std::string operation, std::string key, SpanLinks links = {});
+
+  /// Closes span `id` now with `outcome` and a text: the error for a failed
+  /// span, the reason for a cancelled one (kept as its cancel_reason).
   void end(std::uint64_t id, Outcome outcome, std::string detail = {});
+
+  /// Keeps at most `spans` spans (at least 1), forgetting the oldest ended ones.
+  void set_capacity(std::size_t spans);
+
+  /// How many ended spans were forgotten to stay within the capacity.
+  std::uint64_t dropped() const;
 
   /// A copy of every span, in start order.
   std::vector<Span> spans() const;
@@ -82,7 +105,9 @@ class Trace {
  private:
   std::string name_;
   mutable std::mutex mutex_;
-  std::vector<Span> spans_;
+  std::deque<Span> spans_;
+  std::size_t capacity_ = kDefaultCapacity;
+  std::uint64_t dropped_ = 0;
   std::uint64_t next_id_ = 1;
   std::atomic<bool> enabled_{true};
 };

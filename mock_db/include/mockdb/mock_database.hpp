@@ -2,10 +2,15 @@
 //
 // It behaves like a remote database where it matters for async code: every
 // operation completes asynchronously after a configurable latency, a limited
-// number of connections may be open, and faults can be injected (errors,
-// random failures, hangs, outages). It also counts what happened (operations
-// in flight, failures, cancellations, rows scanned) and keeps a trace of every
-// operation, so tests can assert on behaviour and demos can draw it.
+// number of connections may be open, each connection follows the rules that
+// database.hpp sets out (one operation at a time; broken by a failure of the
+// connection or a cancellation mid-operation), and faults can be injected:
+// errors, random failures, hangs, outages, a reply lost after the write took
+// effect, and a server that goes on with a statement its client cancelled.
+// It also counts what happened (operations in flight, failures,
+// cancellations, rows scanned) and keeps a bounded trace of every operation,
+// with the connection it ran on, so tests can assert on behaviour and demos
+// can draw it.
 //
 // Latency runs on workbook::Clock: real in demos and benchmarks, virtual in
 // tests. All member functions are safe to call from several threads.
@@ -76,7 +81,20 @@ struct MockConfig {
   bool trace = true;
 };
 
-/// Counters for one kind of operation (or for all of them).
+/// What the server does with an operation whose client cancelled it midway.
+enum class CancelEffect {
+  /// The server stops too: the operation has no effect (the default).
+  server_stops,
+  /// The server goes on: the operation takes effect when it would have
+  /// completed, though its client saw it cancelled (as PostgreSQL does with a
+  /// statement whose client disconnected, until it notices).
+  server_finishes,
+};
+
+/// Counters for one kind of operation (or for all of them). Every operation
+/// begun is ended exactly once, as succeeded, failed or cancelled, even when
+/// the coroutine awaiting it is destroyed before it completes (that counts as
+/// cancelled, and frees its connection).
 struct OpStats {
   std::uint64_t started = 0;      ///< Operations begun.
   std::uint64_t succeeded = 0;    ///< Completed without error.
@@ -135,21 +153,31 @@ class MockDatabase final : public DatabaseService {
   /// probability `probability`, drawn from the seeded generator.
   void fail_randomly(double probability, boost::system::error_code error = Errc::connection_reset,
                      std::optional<OpKind> only = std::nullopt);
+  /// The next `count` operations (of kind `only`, if given) take effect, and
+  /// then fail with `error` as if the reply was lost: the write happened, but
+  /// the client is told it failed. A retry of such a write writes it twice.
+  void fail_after_effect_next(std::size_t count,
+                              boost::system::error_code error = Errc::connection_reset,
+                              std::optional<OpKind> only = std::nullopt);
   /// The next `count` operations (of kind `only`, if given) never complete
-  /// unless they are cancelled.
+  /// unless they are cancelled. Each holds its connection while it hangs.
   void hang_next(std::size_t count, std::optional<OpKind> only = std::nullopt);
+  /// What the server does with operations cancelled midway (see CancelEffect).
+  void set_cancel_effect(CancelEffect effect);
   /// From `starts_in` from now, for `lasts`, every operation fails with
   /// Errc::unavailable.
   void outage(workbook::Clock::duration starts_in, workbook::Clock::duration lasts);
   /// Changes the connection limit (0 means no limit).
   void set_max_connections(std::size_t limit);
-  /// Removes every fault set by the functions above (not the connection limit).
+  /// Removes every fault set by the functions above (not the connection limit,
+  /// nor the cancel effect).
   void clear_faults();
 
   /// A snapshot of the counters.
   Stats stats() const;
-  /// Sets every counter to zero (operations in flight and open connections
-  /// stay counted as such), e.g. after a test has loaded its data.
+  /// Sets every counter to zero, rows_scanned included (operations in flight
+  /// and open connections stay counted as such), e.g. after a test has loaded
+  /// its data.
   void reset_stats();
   /// The trace of every operation (spans named after OpKind).
   workbook::Trace& trace() noexcept;

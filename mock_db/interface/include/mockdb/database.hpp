@@ -3,12 +3,39 @@
 // DatabaseService is the C++ counterpart of an async trait: an abstract class
 // whose virtual functions are coroutines returning boost::asio::awaitable<T>.
 // Code written against it runs unchanged on the in-memory MockDatabase and on
-// real backends. Failures are thrown as boost::system::system_error with a code
-// in the mockdb category (see errors.hpp); a query that cannot be parsed throws
+// real backends. Failures are thrown as mockdb::DatabaseError (a
+// boost::system::system_error) whose code compares equal to a
+// mockdb::ErrorClass (see errors.hpp); a query that cannot be parsed throws
 // mockdb::QueryError, which is one of those.
 //
 // Arguments are taken by value: a coroutine may run long after its caller's
 // temporaries are gone, so it must own what it reads.
+//
+// The rules of a connection (the same as libpq's and SQLite's, which the
+// real backends use, and as Boost.MySQL documents for its connections):
+//
+//  - One operation at a time. A connection is a conversation: a second
+//    operation started while one is in progress fails at once with
+//    Errc::operation_in_progress (ErrorClass::misuse), as libpq refuses
+//    "another command is already in progress". It does not wait: waiting
+//    would hide a bug that a real driver reports, and queueing work is the
+//    caller's job (a pool, a strand, one coroutine per connection).
+//  - A failure of the connection itself (ErrorClass::connection_failure) or a
+//    cancellation in the middle of an operation breaks it: nobody knows where
+//    the conversation stands, or whether the server went on with the
+//    statement. Every later operation fails with Errc::connection_closed.
+//    Close it and open a new one. Other failures (a syntax error, a missing
+//    table, a bad parameter, permission denied) leave it usable.
+//  - close() ends it; operations after that fail with Errc::connection_closed.
+//    Destroying a connection closes it too. Either way its place under the
+//    database's connection limit is free again.
+//
+// DatabaseService is a pool of connections. Its own operations (create, read,
+// ...) each borrow a connection for as long as they run, so they count
+// against the connection limit; when none is free they fail with
+// Errc::too_many_connections rather than queue (bounding how many run at once
+// is the caller's job). A borrowed connection that breaks is discarded, so a
+// direct operation never meets a broken connection.
 #pragma once
 
 #include <boost/asio/awaitable.hpp>
@@ -20,10 +47,11 @@
 
 namespace mockdb {
 
-/// The operations available on any handle to a database.
-class Session {
+/// The operations that can be run on a database: by a connection, one at a
+/// time, or by the database itself, each on a connection it borrows.
+class Queryable {
  public:
-  virtual ~Session() = default;
+  virtual ~Queryable() = default;
 
   /// Inserts `row` into `table` (created on first use) and returns its new id.
   virtual boost::asio::awaitable<Id> create(std::string table, Row row) = 0;
@@ -42,15 +70,19 @@ class Session {
   virtual boost::asio::awaitable<Rows> query(std::string sql, Params params = {}) = 0;
 };
 
-/// An open connection. Operations on it do not open connections of their own;
-/// destroying it closes it and frees its place under the connection limit.
-class Connection : public Session {};
-
-/// A database. Operations called on it directly each use a connection of their
-/// own for as long as they run, so they count against the connection limit.
-class DatabaseService : public Session {
+/// An open connection, with the rules above. Operations on it do not borrow
+/// connections of their own.
+class Connection : public Queryable {
  public:
-  /// Opens a connection (this takes the connect latency).
+  /// Ends the connection (see the rules above). Closing twice is harmless.
+  virtual boost::asio::awaitable<void> close() = 0;
+};
+
+/// A database: a pool of connections. Operations called on it directly each
+/// borrow a connection for as long as they run (see the rules above).
+class DatabaseService : public Queryable {
+ public:
+  /// Opens a connection of the caller's own (this takes the connect latency).
   virtual boost::asio::awaitable<std::unique_ptr<Connection>> connect() = 0;
 };
 
