@@ -14,13 +14,26 @@
 namespace workbook {
 namespace {
 
-[[noreturn]] void throw_never_completed(std::string_view what, const char* why) {
+[[noreturn]] void throw_never_completed(std::string_view what, const char* why,
+                                        std::string_view hint = {}) {
   char when[96];
   std::snprintf(when, sizeof when, " (at t=%.1f ms%s).\n", to_ms(Clock::now()),
                 VirtualTime::active() ? ", virtual time" : "");
   throw NeverCompleted("never completed: " + std::string(what) + " was still waiting when " + why +
-                       when + "Pending operations:\n" + Trace::describe_all_pending());
+                       when + std::string(hint) + "Pending operations:\n" +
+                       Trace::describe_all_pending());
 }
+
+// In virtual time the runner sees workbook timers and external work only. An
+// io_context that has no ready handler, none of those, and is still not
+// stopped has outstanding work of another kind: say what it may be.
+constexpr std::string_view kUnknownWork =
+    "The event loop still has pending work that virtual time cannot see. If it is a plain "
+    "asio::steady_timer or system_timer, use workbook::Timer or workbook::sleep_for (they follow "
+    "the virtual clock); if it is a thread pool of your own, use workbook::BlockingPool with "
+    "workbook::offload (the runner waits for its jobs); if it is a socket, hold a "
+    "workbook::ExternalWork while it is outstanding. Otherwise a coroutine is waiting for "
+    "something nobody will deliver (a channel, a signal).\n";
 
 // One turn of a virtual-time loop: runs the ready handlers (adding how many
 // to `handlers`), else waits for work outside the loop (pool jobs, external
@@ -70,7 +83,9 @@ void drive(boost::asio::io_context& ctx, const std::function<bool()>& done, std:
   std::size_t handlers = 0;
   while (!done()) {
     if (!virtual_turn(ctx, timers, handlers)) {
-      throw_never_completed(what, "nothing was left that could resume it");
+      const bool unknown_work = !ctx.stopped() && !timers.has_pending();
+      throw_never_completed(what, "nothing was left that could resume it",
+                            unknown_work ? kUnknownWork : std::string_view{});
     }
   }
 }

@@ -44,6 +44,11 @@ Clock::time_point LoopTimers::next_after(Clock::time_point now) const {
   return it == deadlines_.end() ? Clock::time_point::max() : *it;
 }
 
+bool LoopTimers::has_pending() const {
+  std::lock_guard lock(mutex_);
+  return !deadlines_.empty();
+}
+
 void LoopTimers::check_completion_thread() const {
   std::thread::id driver;
   {

@@ -29,6 +29,9 @@ class LoopTimers final : public boost::asio::execution_context::service {
   /// queued, and only the loop's next poll can run them.
   Clock::time_point next_after(Clock::time_point now) const;
 
+  /// True while any wait is pending (its deadline may have passed, or be never).
+  bool has_pending() const;
+
   /// Throws std::logic_error unless the calling thread drives this context.
   void check_completion_thread() const;
 

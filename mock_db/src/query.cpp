@@ -474,8 +474,9 @@ class Parser {
 }  // namespace
 
 QueryError::QueryError(std::size_t position, std::string expected, std::string found)
-    : boost::system::system_error(make_error_code(Errc::query_syntax),
-                                  format_message(position, expected, found)),
+    : DatabaseError(make_error_code(Errc::query_syntax),
+                    Diagnostics{format_message(position, expected, found),
+                                sqlstate(Errc::query_syntax), position}),
       position_(position),
       expected_(std::move(expected)),
       found_(std::move(found)),

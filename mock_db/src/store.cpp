@@ -20,8 +20,8 @@ namespace {
 
 namespace json = boost::json;
 
-[[noreturn]] void throw_error(Errc e, const std::string& message) {
-  throw boost::system::system_error(make_error_code(e), message);
+[[noreturn]] void throw_error(Errc e, std::string message) {
+  throw_database_error(e, std::move(message));
 }
 
 // --- Comparing values ------------------------------------------------------------------------
@@ -371,7 +371,7 @@ std::optional<IdRange> id_range(const std::vector<ResolvedCondition>& conditions
   const std::string column = sql_name(c.condition->column);
   const char* value_kind = kind_name(kind_of(value));
   const char* operand_kind = kind_name(kind_of(*c.operand));
-  throw_error(Errc::bad_parameter,
+  throw_error(Errc::type_mismatch,
               "WHERE " + condition_text(*c.condition) + " compares " + value_kind + " with " +
                   operand_kind + " (row " + json::serialize(row.at("id")) + " of table '" + table +
                   "' has " + column + " = " + sql_literal(value) +

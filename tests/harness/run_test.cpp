@@ -7,7 +7,9 @@
 #include <gtest/gtest.h>
 
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
+#include <boost/asio/thread_pool.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <chrono>
 #include <future>
@@ -62,6 +64,48 @@ TEST(RunToCompletion, ReportsACoroutineThatCanNeverComplete) {
     EXPECT_THAT(e.what(), HasSubstr("never completed: the stuck request was still waiting"));
     EXPECT_THAT(e.what(), HasSubstr("read notes/9, pending since t=0.0 ms (test trace)"));
   }
+}
+
+TEST(RunToCompletion, APlainAsioTimerGetsAMessageThatNamesTheWorkbookTimer) {
+  workbook::VirtualTime time;
+  asio::io_context ctx;
+  auto plain_sleep = []() -> asio::awaitable<void> {
+    asio::steady_timer timer(co_await asio::this_coro::executor, 10ms);
+    co_await timer.async_wait(asio::use_awaitable);
+  };
+  try {
+    workbook::run_to_completion(ctx, plain_sleep(), "the plain sleep");
+    FAIL() << "expected NeverCompleted";
+  } catch (const workbook::NeverCompleted& e) {
+    EXPECT_THAT(e.what(), HasSubstr("pending work that virtual time cannot see"));
+    EXPECT_THAT(e.what(), HasSubstr("use workbook::Timer or workbook::sleep_for"));
+  }
+}
+
+TEST(RunToCompletion, APrivateThreadPoolGetsAMessageThatNamesTheBlockingPool) {
+  workbook::VirtualTime time;
+  asio::io_context ctx;
+  asio::thread_pool private_pool(1);
+  std::promise<void> release;
+  auto gate = release.get_future().share();
+  auto job = [&]() -> asio::awaitable<void> {
+    co_await asio::co_spawn(
+        private_pool,
+        [gate]() -> asio::awaitable<void> {
+          gate.wait();
+          co_return;
+        },
+        asio::use_awaitable);
+  };
+  try {
+    workbook::run_to_completion(ctx, job(), "the job on a private pool");
+    ADD_FAILURE() << "expected NeverCompleted";
+  } catch (const workbook::NeverCompleted& e) {
+    EXPECT_THAT(e.what(), HasSubstr("use workbook::BlockingPool with workbook::offload"));
+  }
+  release.set_value();
+  private_pool.join();
+  workbook::run_until_idle(ctx);  // the job's completion, now delivered
 }
 
 TEST(RunToCompletion, WaitsForBlockingPoolWorkBeforeMovingVirtualTime) {

@@ -299,7 +299,7 @@ TEST(StoreSelect, ConditionsOnId) {
   EXPECT_EQ(ids(store, "SELECT * FROM t WHERE id >= -9223372036854775808 AND id < 2"),
             (std::vector<Id>{1}));
   EXPECT_EQ(error_of([&] { run(store, "SELECT * FROM t WHERE id = '4'"); }).code(),
-            make_error_code(Errc::bad_parameter));
+            make_error_code(Errc::type_mismatch));
   EXPECT_EQ(ids(store, "SELECT * FROM t WHERE id != 1 AND id < 4"), (std::vector<Id>{2, 3}));
 }
 
@@ -504,7 +504,7 @@ TEST(StoreTypes, ComparingDifferentTypesIsAnError) {
   store.insert("t", Row{{"v", 1}});
   store.insert("t", Row{{"v", "1"}});
   auto e = error_of([&] { run(store, "SELECT * FROM t WHERE v = '1'"); });
-  EXPECT_EQ(e.code(), make_error_code(Errc::bad_parameter));
+  EXPECT_EQ(e.code(), make_error_code(Errc::type_mismatch));
   EXPECT_NE(std::string(e.what()).find(
                 "WHERE v = '1' compares a number with a string (row 1 of table 't' has v = 1); "
                 "PostgreSQL rejects comparisons between types and SQLite converts one side, so "

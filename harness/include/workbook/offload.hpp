@@ -29,8 +29,11 @@ namespace workbook {
 /// The count is process-wide (the virtual clock is too).
 class ExternalWork {
  public:
+  /// Counts one piece of work.
   ExternalWork() noexcept;
+  /// Stops counting it (unless moved from).
   ~ExternalWork();
+  /// Takes over the count of `other`, which then counts nothing.
   ExternalWork(ExternalWork&& other) noexcept : counted_(std::exchange(other.counted_, false)) {}
   ExternalWork& operator=(ExternalWork&&) = delete;
   ExternalWork(const ExternalWork&) = delete;

@@ -202,8 +202,9 @@ struct Query {
 /// Thrown by parse_query for malformed input; code() is Errc::query_syntax.
 ///
 /// what() reads `syntax error at position N: expected X, found 'Y'` (or `found end of input`),
-/// where N is the 0-based character position of the offending text.
-class QueryError : public boost::system::system_error {
+/// where N is the 0-based character position of the offending text. Its diagnostics() carry
+/// the same text, SQLSTATE 42601 and the position, as a server's would.
+class QueryError : public DatabaseError {
  public:
   /// Builds the error; an empty `found` means the query ended where more was expected.
   QueryError(std::size_t position, std::string expected, std::string found);

@@ -34,6 +34,8 @@ class Category final : public boost::system::error_category {
       case Errc::connection_closed:
         return "connection closed: it was closed, or broken by a failure or a cancellation "
                "in the middle of an operation; open a new one";
+      case Errc::type_mismatch:
+        return "type mismatch: a value is compared with one of another type";
       case Errc::operation_in_progress:
         return "another operation is already in progress on this connection: a connection "
                "runs one operation at a time; wait for it, or use another connection";
@@ -55,6 +57,7 @@ class Category final : public boost::system::error_category {
       case Errc::no_such_table:
         return ErrorClass::undefined_object;
       case Errc::bad_parameter:
+      case Errc::type_mismatch:
         return ErrorClass::invalid_parameter;
       case Errc::permission_denied:
         return ErrorClass::insufficient_privilege;
@@ -125,6 +128,8 @@ const char* sqlstate(Errc e) noexcept {
       return "08003";  // connection_does_not_exist
     case Errc::operation_in_progress:
       return "55006";  // object_in_use
+    case Errc::type_mismatch:
+      return "42883";  // undefined_function: no operator for these types
   }
   return "";
 }
@@ -134,8 +139,17 @@ bool is_transient(const boost::system::error_code& ec) noexcept {
          ec == ErrorClass::unavailable;
 }
 
+namespace {
+// what() is "<server message>: <the category's message>", or the latter alone.
+boost::system::system_error summary(boost::system::error_code ec, const std::string& message) {
+  return message.empty() ? boost::system::system_error(ec)
+                         : boost::system::system_error(ec, message);
+}
+}  // namespace
+
 DatabaseError::DatabaseError(boost::system::error_code ec, Diagnostics diagnostics)
-    : boost::system::system_error(ec), diagnostics_(std::move(diagnostics)) {}
+    : boost::system::system_error(summary(ec, diagnostics.server_message)),
+      diagnostics_(std::move(diagnostics)) {}
 
 void throw_database_error(Errc e, std::string server_message) {
   throw DatabaseError(make_error_code(e), Diagnostics{std::move(server_message), sqlstate(e), {}});

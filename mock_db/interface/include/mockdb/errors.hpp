@@ -32,6 +32,7 @@ enum class Errc {
   permission_denied,         ///< A permanent failure: retrying cannot help.
   connection_closed,         ///< The connection was closed, or broken by an earlier failure.
   operation_in_progress,     ///< A second operation started on a busy connection.
+  type_mismatch,             ///< A query compares values of different types.
 };
 
 /// What kind of failure an error is, whichever backend reported it. SQLSTATE
@@ -51,7 +52,8 @@ enum class ErrorClass {
   /// The statement names a table or column that does not exist (SQLSTATE
   /// 42P01, 42703; SQLITE_ERROR "no such table").
   undefined_object,
-  /// A bound value is missing or of the wrong type (SQLSTATE class 22, 08P01;
+  /// A value is missing or of the wrong type (SQLSTATE class 22, 08P01, 42883
+  /// undefined_function for an operator with no such operand types;
   /// SQLITE_RANGE, SQLITE_MISMATCH).
   invalid_parameter,
   /// Not allowed, now or ever (SQLSTATE 42501; SQLITE_PERM, SQLITE_AUTH,
