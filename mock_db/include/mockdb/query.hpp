@@ -37,7 +37,7 @@
 // Numbers compare numerically whatever their JSON kind (2 = 2.0, and exactly: a large integer
 // is not rounded to a double), strings bytewise, booleans with FALSE < TRUE. Comparing values
 // of different types (a number with a string, a boolean with a number) is an error,
-// Errc::bad_parameter, naming the condition and the row: PostgreSQL rejects such a
+// Errc::type_mismatch (SQLSTATE 42883), naming the condition and the row: PostgreSQL rejects such a
 // comparison and SQLite converts one side by rules of its own, so no answer is portable. NULL
 // has every type and never causes the error. JSON arrays and objects support only = and !=.
 // NaN (only a double parameter or row value can hold one) is PostgreSQL's: equal to itself,
