@@ -11,10 +11,16 @@
 #   tests/NN-slug/*.cpp        -> chNN_test_<variant>    (one GoogleTest suite)
 #   benchmarks/NN-slug/*.cpp   -> chNN_bench_<variant>   (one Google Benchmark program)
 #   chapters/NN-slug/chapter.cmake (optional): the chapter's own requirements
+#   tests/NN-slug/wrong-fixes/<name>.cpp and alternatives/<name>.cpp
+#                              -> chNN_gallery_<kind>_<name> and its test program
+#                                 chNN_test_<kind>_<name> (the wrong-fix gallery,
+#                                 if WORKBOOK_GALLERY is ON)
 # and the CTest tests NN-slug/fix/<Suite>.<Test> (one per GoogleTest test, must
 # pass), NN-slug/pitfall (the whole suite must fail with the catalog's failure
-# signature), NN-slug/demo and the benchmark smoke runs. A part that is missing
-# stops the configuration with a message naming it.
+# signature), NN-slug/demo, the benchmark smoke runs, and one test per gallery
+# entry (NN-slug/wrong-fix/<name>, NN-slug/alternative/<name>). A part that is
+# missing, or a malformed gallery entry, stops the configuration with a message
+# naming it.
 # For ./workbook (bash, no JSON parser) it writes build/<preset>/chapters.tsv
 # and build/<preset>/catalog/NN.hints from the catalog at configure time.
 
@@ -27,6 +33,20 @@ option(WORKBOOK_PCH "Use precompiled headers" ON)
 set(WORKBOOK_ONLY_CHAPTERS "" CACHE STRING
     "Build only these chapters (a list of ids such as 01;03); empty means all")
 set(WORKBOOK_TEST_TIMEOUT 60 CACHE STRING "CTest timeout per test, in seconds")
+# The wrong-fix galleries cost one compile and one link per entry in the
+# default build; a slow machine can leave them out (their tests go too). The
+# sanitizer builds (asan, tsan, fuzz) never run them (their test presets
+# select foundation and solution), so they do not build them either.
+if(WORKBOOK_SANITIZE)
+  set(_workbook_gallery_default OFF)
+else()
+  set(_workbook_gallery_default ON)
+endif()
+option(WORKBOOK_GALLERY
+  "Build and test each chapter's wrong-fix gallery (tests/NN-slug/wrong-fixes, alternatives)"
+  ${_workbook_gallery_default})
+set(WORKBOOK_GALLERY_TIMEOUT 30 CACHE STRING
+  "Seconds a gallery entry's test program may run before it counts as hanging")
 set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS "${WORKBOOK_CATALOG}")
 
 # Shares one precompiled header among all targets.
@@ -374,6 +394,83 @@ macro(workbook_chapter_requires package)
   endif()
 endmacro()
 
+include("${CMAKE_CURRENT_LIST_DIR}/GalleryEntry.cmake")
+
+# The chapter's wrong-fix gallery (docs/adding-a-chapter.md): each entry of
+# tests/NN-slug/wrong-fixes/ (kind wrong-fix) and tests/NN-slug/alternatives/
+# (kind alternative) replaces the exercise file. It is compiled alone into a
+# small library, with what the chapter's variants get (the chapter's headers,
+# support code and libraries), and linked with the test objects compiled once
+# for the pitfall and the fix: one compile and one link per entry. The test
+# programs are in the default build, so that CTest never builds (a test that
+# builds would have to lock the build tree and would run one at a time).
+# A malformed entry stops the configuration, even with WORKBOOK_GALLERY OFF.
+function(_workbook_gallery ch name files exercise_dir)
+  set(tests_dir "${PROJECT_SOURCE_DIR}/tests/${name}")
+  # A chapter of several exercise files: an entry replaces the first one,
+  # and the others come from the fix.
+  list(GET files 0 replaced)
+  set(others "")
+  foreach(file ${files})
+    if(NOT file STREQUAL replaced)
+      list(APPEND others "${PROJECT_SOURCE_DIR}/solutions/${name}/${file}")
+    endif()
+  endforeach()
+  foreach(kind wrong-fix alternative)
+    if(kind STREQUAL "wrong-fix")
+      set(dir "wrong-fixes")
+    else()
+      set(dir "alternatives")
+    endif()
+    file(GLOB found CONFIGURE_DEPENDS "${tests_dir}/${dir}/*")
+    foreach(path ${found})
+      file(RELATIVE_PATH entry "${PROJECT_SOURCE_DIR}" "${path}")
+      if(path MATCHES "\\.md$" OR IS_DIRECTORY "${path}")
+        continue()
+      elseif(NOT path MATCHES "\\.cpp$")
+        message(FATAL_ERROR "${entry}: a gallery entry is a whole replacement of the exercise "
+          "file ${replaced}, named <name>.cpp; this file would never be built. Rename it, or "
+          "move it out of tests/${name}/${dir}/.")
+      endif()
+      workbook_read_gallery_entry("${path}" ${kind} what expect error)
+      if(error)
+        message(FATAL_ERROR "${entry} is not a well-formed gallery entry: ${error}.\n"
+          "See docs/adding-a-chapter.md, \"The wrong-fix gallery\".")
+      endif()
+      if(NOT WORKBOOK_GALLERY)
+        continue()
+      endif()
+      get_filename_component(stem "${path}" NAME_WE)
+      string(MAKE_C_IDENTIFIER "${kind}_${stem}" id)
+      set(library ${ch}_gallery_${id})
+      set(program ${ch}_test_${id})
+      add_library(${library} STATIC "${path}" ${others})
+      target_include_directories(${library} PUBLIC "${exercise_dir}")
+      target_link_libraries(${library} PUBLIC mock_db ${ch}_support workbook_variant_gallery
+                                              ${CHAPTER_LIBRARIES})
+      # The flags of a learner's copy (see the learner variant): an entry is
+      # what a learner could write, and a warning must not stop the build.
+      target_compile_options(${library} PRIVATE -Wno-error)
+      workbook_use_pch(${library})
+      add_executable(${program} $<TARGET_OBJECTS:${ch}_test_objects>)
+      target_link_libraries(${program} PRIVATE ${library} GTest::gmock GTest::gtest_main)
+      add_dependencies(${ch}_gallery ${program})
+      set(test "${name}/${kind}/${stem}")
+      add_test(NAME ${test}
+        COMMAND ${CMAKE_COMMAND} -DBINARY=$<TARGET_FILE:${program}> -DENTRY=${path}
+                -DKIND=${kind} -DTEST=${test} -DTARGET=${program}
+                -DBUILD_DIR=${PROJECT_BINARY_DIR} -DTIMEOUT=${WORKBOOK_GALLERY_TIMEOUT}
+                -P "${PROJECT_SOURCE_DIR}/cmake/ExpectWrongFix.cmake")
+      # CTest's own timeout only catches the script itself hanging: the
+      # script's shorter one says which entry hung.
+      math(EXPR timeout "${WORKBOOK_GALLERY_TIMEOUT} + 30")
+      # Not "chapter", "solution" or "pitfall": the sanitizer stages select
+      # those labels, and the quick ./workbook test leaves wrong-fix out.
+      set_tests_properties(${test} PROPERTIES TIMEOUT ${timeout} LABELS "wrong-fix;${name}")
+    endforeach()
+  endforeach()
+endfunction()
+
 function(_workbook_chapter id name signature files benchmark learner_out)
   set(ch "ch${id}")
   set(exercise_dir "${PROJECT_SOURCE_DIR}/chapters/${name}")
@@ -480,6 +577,16 @@ function(_workbook_chapter id name signature files benchmark learner_out)
 
   workbook_add_compile_fail_tests("${PROJECT_SOURCE_DIR}/tests/${name}/compile_fail" ${name}
                                   ${ch}_fix)
+
+  # The wrong-fix gallery; chNN_gallery builds all of the chapter's entries.
+  add_custom_target(${ch}_gallery)
+  if(WORKBOOK_GALLERY AND NOT TARGET workbook_variant_gallery)
+    # workbook::variant_name() is "gallery" in an entry's test program.
+    add_library(workbook_variant_gallery STATIC "${PROJECT_SOURCE_DIR}/harness/src/variant.cpp")
+    target_include_directories(workbook_variant_gallery PUBLIC "${PROJECT_SOURCE_DIR}/harness/include")
+    target_compile_definitions(workbook_variant_gallery PRIVATE WORKBOOK_VARIANT="gallery")
+  endif()
+  _workbook_gallery(${ch} "${name}" "${files}" "${exercise_dir}")
 
   # "solution" runs in the sanitizer stages too; "pitfall" only where the lesson is shown.
   workbook_add_gtests(${ch}_test_fix "${name}/fix" "chapter;solution;${name}")
