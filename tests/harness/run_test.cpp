@@ -88,14 +88,15 @@ TEST(RunToCompletion, APrivateThreadPoolGetsAMessageThatNamesTheBlockingPool) {
   asio::thread_pool private_pool(1);
   std::promise<void> release;
   auto gate = release.get_future().share();
+  auto wait_at_the_gate = [](std::shared_future<void> gate) -> asio::awaitable<void> {
+    gate.wait();
+    co_return;
+  };
   auto job = [&]() -> asio::awaitable<void> {
-    co_await asio::co_spawn(
-        private_pool,
-        [gate]() -> asio::awaitable<void> {
-          gate.wait();
-          co_return;
-        },
-        asio::use_awaitable);
+    // Started first, then awaited: GCC 12 destroys a temporary made inside a
+    // co_await expression twice.
+    auto on_the_pool = asio::co_spawn(private_pool, wait_at_the_gate(gate), asio::use_awaitable);
+    co_await std::move(on_the_pool);
   };
   try {
     workbook::run_to_completion(ctx, job(), "the job on a private pool");

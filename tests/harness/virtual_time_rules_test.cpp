@@ -136,7 +136,10 @@ TEST(VirtualTimeRules, TwoThreadsDrivingAtOnceIsAnError) {
   std::thread other([&] {
     workbook::run_to_completion(first, [&]() -> asio::awaitable<void> {
       driving.set_value();
-      co_await workbook::offload(pool.get_executor(), [release_gate] { release_gate.wait(); });
+      // Named first: GCC 12 destroys a capturing lambda passed as a temporary
+      // inside a co_await expression twice.
+      auto wait_for_release = [release_gate] { release_gate.wait(); };
+      co_await workbook::offload(pool.get_executor(), std::move(wait_for_release));
     }());
   });
   driving.get_future().wait();
