@@ -190,6 +190,7 @@ class MockDatabase final : public DatabaseService {
 
  private:
   std::shared_ptr<detail::Engine> engine_;
+  std::unique_ptr<Queryable> direct_;  // the operations that borrow a connection each
 };
 
 }  // namespace mockdb
