@@ -9,9 +9,11 @@
 // shared interface, and each variant defines the pool's State privately.
 #pragma once
 
+#include <atomic>
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/experimental/concurrent_channel.hpp>
+#include <chrono>
 #include <cstddef>
 #include <memory>
 #include <string>
@@ -92,11 +94,30 @@ class AsyncSemaphore {
 
   /// Takes a place, suspending the calling coroutine until one is free.
   [[nodiscard]] boost::asio::awaitable<void> acquire();
-  /// Gives a place back (wakes one waiting acquire(), if any).
+  /// Gives a place back (wakes one waiting acquire(), if any). A release that
+  /// no acquire() matches, because no place is taken (a place given back
+  /// twice), is a bug that would let one caller too many in: it gives
+  /// nothing back, says so on stderr, and counts in over_releases().
   void release() noexcept;
+
+  /// How many release() calls, on every AsyncSemaphore of this process so
+  /// far, found no place taken. The chapter's tests expect none.
+  static std::size_t over_releases() noexcept;
+
+  /// For the chapter's multi-threaded test: after a release() that wakes a
+  /// waiting acquire(), the releasing thread pauses this long (default 0: not
+  /// at all), as if the operating system preempted it there. The woken caller
+  /// then runs on another loop thread before the releasing caller goes on,
+  /// so code that frees a place before the state it guards is ready fails
+  /// every time instead of once in a million runs.
+  static void pause_after_wakeup(std::chrono::microseconds pause) noexcept;
 
  private:
   boost::asio::experimental::concurrent_channel<void(boost::system::error_code)> tokens_;
+  std::size_t count_;
+  std::atomic<std::size_t> taken_{0};    // places acquired and not given back
+  std::atomic<std::size_t> waiting_{0};  // acquire() calls waiting for a token
+  std::atomic<bool> reported_{false};    // an over-release was printed already
 };
 
 /// Gives a place of an AsyncSemaphore back when the scope ends.
