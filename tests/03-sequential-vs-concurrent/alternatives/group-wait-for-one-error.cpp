@@ -1,0 +1,51 @@
+// RIGHT: a ranged group with wait_for_one_error(): a bug cancels the rest, waits, rethrows.
+//
+// The other policy for bugs: stop the batch as soon as one read has thrown
+// instead of letting the rest finish. Both keep the interface's promise: the
+// exception reaches the caller and no read is left running.
+// (parallel_group completes only when all its operations have: see
+// experimental/impl/parallel_group.hpp, `if (--state_->outstanding_ == 0)`.)
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/deferred.hpp>
+#include <boost/asio/experimental/parallel_group.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <exception>
+#include <utility>
+
+#include "note_reader.hpp"
+
+namespace ch03 {
+
+namespace asio = boost::asio;
+
+boost::asio::awaitable<std::vector<NoteResult>> read_notes(mockdb::DatabaseService& db,
+                                                           std::vector<mockdb::Id> ids) {
+  if (ids.empty()) co_return std::vector<NoteResult>{};
+  const auto ex = co_await asio::this_coro::executor;
+  using Read = decltype(asio::co_spawn(ex, read_note(db, 0), asio::deferred));
+  std::vector<Read> reads;
+  reads.reserve(ids.size());
+  for (const mockdb::Id id : ids)
+    reads.push_back(asio::co_spawn(ex, read_note(db, id), asio::deferred));
+  auto [order, errors, results] =
+      co_await asio::experimental::make_parallel_group(std::move(reads))
+          .async_wait(asio::experimental::wait_for_one_error(), asio::use_awaitable);
+  // The first to fail is first in `order`; the others may hold operation_aborted.
+  for (const std::size_t i : order) {
+    if (errors[i]) std::rethrow_exception(errors[i]);
+  }
+  co_return std::move(results);
+}
+
+boost::asio::awaitable<std::array<NoteResult, 3>> read_three(mockdb::DatabaseService& db,
+                                                             mockdb::Id a, mockdb::Id b,
+                                                             mockdb::Id c) {
+  std::vector<mockdb::Id> ids{
+      a, b, c};  // not a braced list in the call: GCC 12 rejects it in a coroutine
+  auto notes = co_await read_notes(db, std::move(ids));
+  std::array<NoteResult, 3> three{std::move(notes[0]), std::move(notes[1]), std::move(notes[2])};
+  co_return three;
+}
+
+}  // namespace ch03
