@@ -1,6 +1,7 @@
 // Chapter 01's provided building blocks: a blocking file read, an expensive
 // hash, and sample attachments. Both the pitfall and the fix use them; the
-// lesson is only about where they run.
+// lesson is only about where they run, so each records the thread it ran on
+// while the test holds a BlockingCallLog.
 #include <unistd.h>
 
 #include <atomic>
@@ -8,6 +9,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <fstream>
+#include <mutex>
 #include <sstream>
 #include <stdexcept>
 
@@ -15,7 +17,53 @@
 
 namespace ch01 {
 
+namespace {
+
+// The calls recorded while a BlockingCallLog exists. Process-wide because the
+// functions are free functions called from any thread (the loop, a pool);
+// the mutex makes recording from several threads at once safe.
+struct CallRecord {
+  std::mutex mutex;
+  bool recording = false;
+  std::vector<BlockingCall> calls;
+};
+
+CallRecord& call_record() {
+  static CallRecord record;
+  return record;
+}
+
+void record_call(std::string_view function) {
+  CallRecord& record = call_record();
+  const std::lock_guard lock(record.mutex);
+  if (record.recording) record.calls.push_back({function, std::this_thread::get_id()});
+}
+
+}  // namespace
+
+BlockingCallLog::BlockingCallLog() {
+  CallRecord& record = call_record();
+  const std::lock_guard lock(record.mutex);
+  if (record.recording) throw std::logic_error("ch01::BlockingCallLog: one exists already");
+  record.recording = true;
+  record.calls.clear();
+}
+
+BlockingCallLog::~BlockingCallLog() {
+  CallRecord& record = call_record();
+  const std::lock_guard lock(record.mutex);
+  record.recording = false;
+  record.calls.clear();
+}
+
+std::vector<BlockingCall> BlockingCallLog::calls() const {
+  CallRecord& record = call_record();
+  const std::lock_guard lock(record.mutex);
+  return record.calls;
+}
+
 std::string read_attachment(const std::filesystem::path& file) {
+  record_call("read_attachment()");
   std::ifstream in(file, std::ios::binary);
   if (!in) throw std::runtime_error("cannot open attachment " + file.string());
   std::ostringstream bytes;
@@ -24,6 +72,7 @@ std::string read_attachment(const std::filesystem::path& file) {
 }
 
 std::string fingerprint(const std::string& bytes) {
+  record_call("fingerprint()");
   // FNV-1a over the data, 16 rounds: a stand-in for real CPU-heavy work such
   // as hashing a password or resizing an image.
   std::uint64_t hash = 14695981039346656037ull;

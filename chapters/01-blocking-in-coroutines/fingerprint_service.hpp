@@ -12,6 +12,9 @@
 #include <chrono>
 #include <filesystem>
 #include <string>
+#include <string_view>
+#include <thread>
+#include <vector>
 
 #include "mockdb/database.hpp"
 #include "workbook/clock.hpp"
@@ -40,6 +43,26 @@ std::string read_attachment(const std::filesystem::path& file);
 
 /// A deliberately expensive hash of `bytes` (several milliseconds of CPU).
 std::string fingerprint(const std::string& bytes);
+
+/// One call of read_attachment() or fingerprint(), and the thread it ran on.
+struct BlockingCall {
+  std::string_view function;  ///< "read_attachment()" or "fingerprint()".
+  std::thread::id thread;     ///< The thread that ran it.
+};
+
+/// While one exists, every call of read_attachment() and fingerprint() is
+/// recorded with the thread it ran on: the chapter's test checks where the
+/// blocking work ran. Only one may exist at a time (std::logic_error).
+class BlockingCallLog {
+ public:
+  BlockingCallLog();
+  ~BlockingCallLog();
+  BlockingCallLog(const BlockingCallLog&) = delete;
+  BlockingCallLog& operator=(const BlockingCallLog&) = delete;
+
+  /// The calls recorded so far, in the order they began.
+  std::vector<BlockingCall> calls() const;
+};
 
 /// Sample attachments in a fresh temporary directory, removed on destruction.
 class SampleAttachments {
