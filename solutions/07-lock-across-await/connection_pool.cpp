@@ -55,6 +55,8 @@ void ConnectionPool::give_back(std::unique_ptr<mockdb::Connection> connection) n
     std::lock_guard lock(state_->mutex);
     state_->idle.push_back(std::move(connection));
   }
+  // Only now free the slot: on several loop threads the caller it wakes may
+  // run at once, and must find this connection in the idle list.
   state_->slots.release();
 }
 
