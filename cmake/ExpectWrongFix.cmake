@@ -55,6 +55,15 @@ endif()
 # Indented lines are shown as they are; CMake reflows the others.
 string(REPLACE "\n" "\n    " tail "    ${tail}")
 set(shown "The last lines of the test's output:\n${tail}")
+# With --gtest_brief GoogleTest lists no summary: name the failed tests, whose
+# messages may be above the last lines.
+string(REGEX MATCHALL "\\[  FAILED  \\] [A-Za-z0-9_/.]+" failed "${output}")
+if(failed)
+  list(REMOVE_DUPLICATES failed)
+  list(TRANSFORM failed REPLACE "^\\[  FAILED  \\] " "")
+  list(JOIN failed ", " failed)
+  set(shown "The tests that failed: ${failed}.\n${shown}")
+endif()
 
 if(rc MATCHES "timeout")
   message(FATAL_ERROR "${TEST}: the test program did not finish within ${TIMEOUT} s "
