@@ -36,12 +36,24 @@ struct NoteResult {
 };
 
 /// Reads the notes `ids`, and returns one result per id, in the order given.
-/// A read that fails is reported in its own result; the others still count.
+///
+/// Failures, by kind:
+///  - A database error (a mockdb::DatabaseError, or any
+///    boost::system::system_error, which read_note() catches) is a fact about
+///    the data: it is reported in that read's own result, and the other
+///    results still count. Nothing is dropped and nothing is cancelled.
+///  - Any other exception a read throws (a bug such as std::logic_error,
+///    memory exhausted as std::bad_alloc) is a fact about the program, not a
+///    result: it propagates to the caller unchanged. The other reads may be
+///    left to finish or cancelled, but all of them have ended when it does.
+///
+/// Either way, no read started by this call is still running when it returns
+/// or throws: the caller may destroy `db` right after.
 boost::asio::awaitable<std::vector<NoteResult>> read_notes(mockdb::DatabaseService& db,
                                                            std::vector<mockdb::Id> ids);
 
-/// The same for exactly three notes: the form to use when the number of reads
-/// is known when the code is written.
+/// The same for exactly three notes, with the same rules for failures: the
+/// form to use when the number of reads is known when the code is written.
 boost::asio::awaitable<std::array<NoteResult, 3>> read_three(mockdb::DatabaseService& db,
                                                              mockdb::Id a, mockdb::Id b,
                                                              mockdb::Id c);

@@ -3,7 +3,8 @@
 // The reads are created without being started, handed to one operation that
 // starts them all at once, and awaited as a group: N reads take about one
 // latency. Results come back in the order the ids were given, whatever order
-// the reads finished in, and a failed read is reported in its own result.
+// the reads finished in, and a failed read is reported in its own result; an
+// exception that is not a database error is rethrown once every read has ended.
 #include "note_reader.hpp"
 
 #include <boost/asio/co_spawn.hpp>
@@ -34,10 +35,10 @@ boost::asio::awaitable<std::vector<NoteResult>> read_notes(mockdb::DatabaseServi
   auto [order, errors, results] =
       co_await asio::experimental::make_parallel_group(std::move(reads))
           .async_wait(asio::experimental::wait_for_all(), asio::use_awaitable);
-  //! [fix]
   for (const std::exception_ptr& error : errors) {
     if (error) std::rethrow_exception(error);  // not a database error: a bug, or out of memory
   }
+  //! [fix]
   co_return std::move(results);
 }
 
