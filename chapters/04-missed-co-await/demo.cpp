@@ -1,9 +1,11 @@
-// Chapter 04's demo: a notes service saves one note, then a batch of eight.
-// Built twice, as ch04_demo_pitfall and ch04_demo_fix, it prints what the
-// handlers reported, what the database holds, and a timeline of the handler
-// (its own span) and of every database operation that actually ran.
+// Chapter 04's demo: a notes service saves one note, then a batch of eight,
+// then a batch of four in which one write fails. Built twice, as
+// ch04_demo_pitfall and ch04_demo_fix, it prints what the handlers reported,
+// what the database holds, and a timeline of the handler (its own span) and of
+// every database operation that actually ran.
 #include <boost/asio/io_context.hpp>
 #include <cstdio>
+#include <exception>
 #include <iostream>
 #include <string>
 #include <vector>
@@ -75,8 +77,35 @@ void demo() {
   std::printf("save_notes reported: %zu of 8 saved\n", saved_count(results));
   std::printf("new notes in the database when save_notes returned: %zu\n", at_return);
   std::printf(
-      "new notes once the event loop had nothing left to run: %zu%s\n", at_idle,
+      "new notes once the event loop had nothing left to run: %zu%s\n\n", at_idle,
       at_idle > at_return ? " (written after success was reported; no one awaited them)" : "");
+
+  // 3. A batch of four whose first write fails: what does the caller learn?
+  db.trace().clear();
+  const std::size_t before_failure = db.count(ch04::kNotesTable);
+  db.fail_next(1, mockdb::Errc::connection_reset, mockdb::OpKind::create);
+  std::vector<ch04::Draft> batch;
+  for (int i = 1; i <= 4; ++i) batch.push_back({"todo " + std::to_string(i), "text"});
+  std::vector<ch04::SaveResult> reported;
+  try {
+    reported = workbook::run_to_completion(ctx, ch04::save_notes(db, batch));
+  } catch (const std::exception& e) {
+    std::printf("save_notes threw: %s\n", e.what());
+  }
+  const std::size_t written = db.count(ch04::kNotesTable) - before_failure;
+  workbook::run_until_idle(ctx);
+  std::printf("save_notes(4 drafts), the first write failing: the caller was told\n");
+  for (std::size_t i = 0; i < reported.size(); ++i) {
+    const ch04::SaveResult& r = reported[i];
+    if (r.saved) {
+      std::printf("  %s: saved, id %lld\n", batch[i].title.c_str(), static_cast<long long>(r.id));
+    } else {
+      std::printf("  %s: not saved (%s)\n", batch[i].title.c_str(),
+                  r.error ? r.error.message().c_str() : "no reason given");
+    }
+  }
+  std::printf("new notes in the database when save_notes returned: %zu; once idle: %zu\n", written,
+              db.count(ch04::kNotesTable) - before_failure);
 }
 
 }  // namespace

@@ -3,8 +3,11 @@
 // Both functions compile without a warning and report success. save_note()
 // keeps the awaitable for db.create() in a variable and never awaits it: an
 // Asio awaitable is lazy, so the write never even starts. save_notes() spawns
-// each write detached and returns at once: the writes start later, if the
-// event loop keeps running, and their results and errors reach nobody.
+// each write detached: co_spawn dispatches, so on the loop's own thread each
+// write starts at once and runs until it waits for the database; then
+// save_notes() goes on and returns, before any write has completed. The
+// writes complete later, if the event loop keeps running, and their ids and
+// errors reach nobody.
 #include "note_service.hpp"
 
 #include <boost/asio/co_spawn.hpp>
@@ -33,9 +36,9 @@ asio::awaitable<std::vector<SaveResult>> save_notes(mockdb::DatabaseService& db,
   for (const Draft& draft : drafts) {
     mockdb::Row row = note_row(draft.title, draft.body);
     asio::co_spawn(ex, db.create(kNotesTable, std::move(row)), asio::detached);  // not joined
-    results.push_back(SaveResult{.saved = true});
+    results.push_back(SaveResult{.saved = true});  // no id, and no error if it fails
   }
-  co_return results;  // the writes have not even started yet
+  co_return results;  // every write is still waiting for the database
   //! [pitfall-batch]
 }
 

@@ -2,8 +2,9 @@
 //
 // save_note() awaits db.create() and reports the id the database assigned.
 // save_notes() still starts all its writes at once, but as a parallel group
-// that it awaits: it returns only when every write has completed, with their
-// ids, and a failed write is rethrown to the caller instead of vanishing.
+// that it awaits: it returns only when every write has completed, with one
+// result per draft: the id, or the error of a write that failed. A failure
+// reaches the caller without taking the other drafts' ids with it.
 #include "note_service.hpp"
 
 #include <boost/asio/co_spawn.hpp>
@@ -11,7 +12,6 @@
 #include <boost/asio/experimental/parallel_group.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <exception>
 #include <utility>
 
 namespace asio = boost::asio;
@@ -50,9 +50,12 @@ asio::awaitable<std::vector<SaveResult>> save_notes(mockdb::DatabaseService& db,
   auto group = asio::experimental::make_parallel_group(std::move(creates));
   auto [order, errors, ids] =
       co_await group.async_wait(asio::experimental::wait_for_all(), asio::use_awaitable);
-  for (std::size_t i = 0; i < ids.size(); ++i) {
-    if (errors[i]) std::rethrow_exception(errors[i]);  // a failed write fails the batch
-    results.push_back(SaveResult{.saved = true, .id = ids[i]});
+  for (std::size_t i = 0; i < ids.size(); ++i) {  // both vectors in the drafts' order
+    if (errors[i]) {
+      results.push_back(failed_write(errors[i]));  // this draft's error; the others still count
+    } else {
+      results.push_back(SaveResult{.saved = true, .id = ids[i]});
+    }
   }
   co_return results;  // every write has completed
   //! [fix-batch]
