@@ -22,9 +22,12 @@ boost::asio::awaitable<std::string> fingerprint_note(Services& services, mockdb:
       services.attachments / std::string(note->at("attachment").as_string());
 
   co_await workbook::sleep_for(kStoragePacing);
+  //! [post-to-pool]
+  // The completion runs on the coroutine's executor: this resumes on the loop.
   co_await boost::asio::post(services.blocking.get_executor(), boost::asio::use_awaitable);
-  const std::string bytes = read_attachment(file);
+  const std::string bytes = read_attachment(file);  // on the loop's thread
   co_return fingerprint(bytes);
+  //! [post-to-pool]
 }
 
 }  // namespace ch01

@@ -21,11 +21,13 @@ boost::asio::awaitable<std::string> fingerprint_note(Services& services, mockdb:
   const std::filesystem::path file =
       services.attachments / std::string(note->at("attachment").as_string());
 
+  //! [yield]
   co_await workbook::sleep_for(kStoragePacing);
+  co_await boost::asio::post(boost::asio::use_awaitable);  // back to the loop, resumed later
+  const std::string bytes = read_attachment(file);         // still on the loop's thread
   co_await boost::asio::post(boost::asio::use_awaitable);
-  const std::string bytes = read_attachment(file);
-  co_await boost::asio::post(boost::asio::use_awaitable);
-  co_return fingerprint(bytes);
+  co_return fingerprint(bytes);  // still on the loop's thread
+  //! [yield]
 }
 
 }  // namespace ch01
