@@ -38,11 +38,12 @@ boost::asio::awaitable<std::vector<NoteResult>> read_notes(mockdb::DatabaseServi
   const auto ex = co_await asio::this_coro::executor;
   auto batch = std::make_shared<Batch>(ex, ids.size());
   for (std::size_t i = 0; i < ids.size(); ++i) {
-    asio::co_spawn(ex, read_note(db, ids[i]), [batch, i](std::exception_ptr e, NoteResult r) {
-      batch->results[i] = std::move(r);
-      batch->errors[i] = e;
-      batch->done.try_send(boost::system::error_code{});  // capacity n: never full
-    });
+    asio::co_spawn(ex, read_note(db, ids[i]),
+                   [batch, i](const std::exception_ptr& e, NoteResult r) {
+                     batch->results[i] = std::move(r);
+                     batch->errors[i] = e;
+                     batch->done.try_send(boost::system::error_code{});  // capacity n: never full
+                   });
   }
   for (std::size_t n = 0; n < ids.size(); ++n)
     co_await batch->done.async_receive(asio::use_awaitable);

@@ -40,6 +40,7 @@ boost::asio::awaitable<std::vector<NoteResult>> read_notes(mockdb::DatabaseServi
   const auto ex = co_await asio::this_coro::executor;
   using Read = decltype(asio::co_spawn(ex, read_note_whatever_happens(db, 0), asio::deferred));
   std::vector<Read> reads;
+  reads.reserve(ids.size());
   for (const mockdb::Id id : ids) {
     reads.push_back(asio::co_spawn(ex, read_note_whatever_happens(db, id), asio::deferred));
   }

@@ -27,6 +27,7 @@ boost::asio::awaitable<std::vector<NoteResult>> read_notes(mockdb::DatabaseServi
   const auto ex = co_await asio::this_coro::executor;
   using Read = decltype(asio::co_spawn(ex, read_note(db, 0), asio::deferred));
   std::vector<Read> reads;
+  reads.reserve(ids.size());
   for (const mockdb::Id id : ids)
     reads.push_back(asio::co_spawn(ex, read_note(db, id), asio::deferred));
   auto [order, errors, results] =
@@ -36,6 +37,7 @@ boost::asio::awaitable<std::vector<NoteResult>> read_notes(mockdb::DatabaseServi
     if (error) std::rethrow_exception(error);
   }
   std::vector<NoteResult> in_order;
+  in_order.reserve(order.size());
   for (const std::size_t i : order) in_order.push_back(std::move(results[i]));
   co_return in_order;
 }

@@ -28,7 +28,7 @@ boost::asio::awaitable<std::vector<NoteResult>> read_notes(mockdb::DatabaseServi
   auto done = std::make_shared<Done>(ex, ids.size());
   for (std::size_t i = 0; i < ids.size(); ++i) {
     asio::co_spawn(ex, read_note(db, ids[i]),
-                   [results, errors, done, i](std::exception_ptr e, NoteResult r) {
+                   [results, errors, done, i](const std::exception_ptr& e, NoteResult r) {
                      (*results)[i] = std::move(r);
                      (*errors)[i] = e;
                      done->try_send(boost::system::error_code{}, i);

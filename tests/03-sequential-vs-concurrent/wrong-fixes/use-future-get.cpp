@@ -22,9 +22,11 @@ boost::asio::awaitable<std::vector<NoteResult>> read_notes(mockdb::DatabaseServi
                                                            std::vector<mockdb::Id> ids) {
   const auto ex = co_await asio::this_coro::executor;
   std::vector<std::future<NoteResult>> reads;
+  reads.reserve(ids.size());
   for (const mockdb::Id id : ids)
     reads.push_back(asio::co_spawn(ex, read_note(db, id), asio::use_future));
   std::vector<NoteResult> results;
+  results.reserve(reads.size());
   for (auto& read : reads) results.push_back(read.get());  // blocks the loop's thread
   co_return results;
 }
