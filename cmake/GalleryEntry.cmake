@@ -15,7 +15,7 @@ function(workbook_read_gallery_entry path kind what_out expect_out error_out)
   set(what "")
   set(expect "")
   set(error "")
-  get_filename_component(stem "${path}" NAME_WE)
+  get_filename_component(stem "${path}" NAME_WLE)
   # Only the first lines matter; read them as one string (a CMake list would
   # split the C++ at every semicolon).
   file(READ "${path}" head LIMIT 4096)
