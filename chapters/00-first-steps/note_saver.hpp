@@ -35,11 +35,11 @@ boost::asio::awaitable<mockdb::Id> write_note(mockdb::DatabaseService& db, Note 
 
 /// Saves every note with write_note(), using `ctx` as the event loop, and
 /// returns the ids the database gave them, in the order of `notes`. When it
-/// returns, every note is in the database. `ctx` is not running when it is
-/// called (no thread is inside ctx.run()), and it may have been run before,
-/// by an earlier call. If a write fails, save_notes() lets the other writes
-/// finish, then throws the first failure.
+/// returns, every note is in the database (so `notes` is only borrowed). `ctx` is not running when
+/// it is called (no thread is inside ctx.run()), and it may have been run before, by an earlier
+/// call. If a write fails, save_notes() lets the other writes finish, then throws the first
+/// failure.
 std::vector<mockdb::Id> save_notes(boost::asio::io_context& ctx, mockdb::DatabaseService& db,
-                                   std::vector<Note> notes);
+                                   const std::vector<Note>& notes);
 
 }  // namespace ch00

@@ -139,23 +139,26 @@ class NoteSaver : public testing::Test {
     std::set<mockdb::Id> seen;
     for (std::size_t i = 0; i < notes.size(); ++i) {
       const mockdb::Id id = call.ids[i];
-      const std::string which = "note " + std::to_string(i + 1) + " (\"" + notes[i].title + "\")";
+      std::ostringstream out;
+      out << "save_notes returned id " << id << " for note " << i + 1 << " (\"" << notes[i].title
+          << "\")";
       const auto row = db.peek(ch00::kNotesTable, id);
       if (!row) {
-        return "save_notes returned id " + std::to_string(id) + " for " + which +
-               ", but the database has no note with that id: the id the write produced never "
+        out << ", but the database has no note with that id: the id the write produced never "
                "reached the caller. A detached coroutine's result is thrown away; a completion "
                "handler receives it (error, id): store the id there.";
+        return out.str();
       }
       const std::string title(row->at("title").as_string());
       if (title != notes[i].title) {
-        return "save_notes returned id " + std::to_string(id) + " for " + which +
-               ", but that row is \"" + title +
-               "\": the ids are not in the order of the notes (stored in the order the writes "
+        out << ", but that row is \"" << title
+            << "\": the ids are not in the order of the notes (stored in the order the writes "
                "completed?). Store each id at its note's index.";
+        return out.str();
       }
       if (!seen.insert(id).second) {
-        return "save_notes returned id " + std::to_string(id) + " twice.";
+        out << ", which it returned for another note too.";
+        return out.str();
       }
     }
     return {};

@@ -62,7 +62,7 @@ TEST(FirstSteps, TheCompletionTokenDecidesWhenTheWorkStarts) {
   // These three start now (queued on ctx, as we are outside the loop):
   asio::co_spawn(ctx, ch00::write_note(db, {"a", ""}), asio::detached);  // result: dropped
   asio::co_spawn(ctx, ch00::write_note(db, {"b", ""}),
-                 [](std::exception_ptr error, mockdb::Id id) {  // result: to this handler
+                 [](const std::exception_ptr& error, mockdb::Id id) {  // result: to this handler
                    EXPECT_FALSE(error);
                    EXPECT_GT(id, 0);
                  });
@@ -113,16 +113,16 @@ TEST(FirstSteps, HandlersRunInsideRunWhichReturnsWhenTheWorkIsDone) {
   asio::io_context ctx;
   std::vector<std::string> ran;
   //! [handlers]
-  const asio::any_io_executor ex = ctx.get_executor();  // where handlers run: on ctx
-  asio::post(ex, [&ran] { ran.push_back("first"); });   // a handler, queued
-  asio::post(ex, [&ran] { ran.push_back("second"); });
+  const asio::any_io_executor ex = ctx.get_executor();    // where handlers run: on ctx
+  asio::post(ex, [&ran] { ran.emplace_back("first"); });  // a handler, queued
+  asio::post(ex, [&ran] { ran.emplace_back("second"); });
   EXPECT_TRUE(ran.empty());  // nothing runs outside run()
 
   EXPECT_EQ(ctx.run(), 2u);  // runs both, in order, on this thread, then returns
   EXPECT_EQ(ran, (std::vector<std::string>{"first", "second"}));
   EXPECT_TRUE(ctx.stopped());  // it ran out of work, and that stops it
 
-  asio::post(ex, [&ran] { ran.push_back("third"); });
+  asio::post(ex, [&ran] { ran.emplace_back("third"); });
   EXPECT_EQ(ctx.run(), 0u);  // a stopped io_context runs nothing...
   ctx.restart();
   EXPECT_EQ(ctx.run(), 1u);  // ...until restart()

@@ -18,12 +18,13 @@ namespace asio = boost::asio;
 namespace ch00 {
 
 std::vector<mockdb::Id> save_notes(asio::io_context& ctx, mockdb::DatabaseService& db,
-                                   std::vector<Note> notes) {
+                                   const std::vector<Note>& notes) {
   auto save_all = [&]() -> asio::awaitable<std::vector<mockdb::Id>> {
     if (notes.empty()) co_return std::vector<mockdb::Id>{};  // a group of none never completes
     const auto ex = co_await asio::this_coro::executor;
     using Write = decltype(asio::co_spawn(ex, write_note(db, notes[0]), asio::deferred));
     std::vector<Write> writes;
+    writes.reserve(notes.size());
     for (const Note& note : notes)
       writes.push_back(asio::co_spawn(ex, write_note(db, note), asio::deferred));
     auto [order, errors, ids] =

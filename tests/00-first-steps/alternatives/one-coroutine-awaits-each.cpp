@@ -13,7 +13,7 @@ namespace asio = boost::asio;
 namespace ch00 {
 
 std::vector<mockdb::Id> save_notes(asio::io_context& ctx, mockdb::DatabaseService& db,
-                                   std::vector<Note> notes) {
+                                   const std::vector<Note>& notes) {
   std::vector<mockdb::Id> ids;
   std::exception_ptr failure;
   auto save_all = [&]() -> asio::awaitable<void> {
@@ -26,7 +26,7 @@ std::vector<mockdb::Id> save_notes(asio::io_context& ctx, mockdb::DatabaseServic
       }
     }
   };
-  asio::co_spawn(ctx, save_all(), [&failure](std::exception_ptr error) {
+  asio::co_spawn(ctx, save_all(), [&failure](const std::exception_ptr& error) {
     if (error) failure = error;
   });
   ctx.restart();

@@ -15,7 +15,7 @@ namespace asio = boost::asio;
 namespace ch00 {
 
 std::vector<mockdb::Id> save_notes(asio::io_context& ctx, mockdb::DatabaseService& db,
-                                   std::vector<Note> notes) {
+                                   const std::vector<Note>& notes) {
   std::vector<mockdb::Id> ids(notes.size());
   std::exception_ptr failure;
   for (const Note& note : notes) {

@@ -16,7 +16,7 @@ namespace asio = boost::asio;
 namespace ch00 {
 
 std::vector<mockdb::Id> save_notes(asio::io_context& ctx, mockdb::DatabaseService& db,
-                                   std::vector<Note> notes) {
+                                   const std::vector<Note>& notes) {
   std::vector<mockdb::Id> ids;
   for (const Note& note : notes) {
     std::future<mockdb::Id> id = asio::co_spawn(ctx, write_note(db, note), asio::use_future);

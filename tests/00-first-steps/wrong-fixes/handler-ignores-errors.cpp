@@ -14,11 +14,11 @@ namespace asio = boost::asio;
 namespace ch00 {
 
 std::vector<mockdb::Id> save_notes(asio::io_context& ctx, mockdb::DatabaseService& db,
-                                   std::vector<Note> notes) {
+                                   const std::vector<Note>& notes) {
   std::vector<mockdb::Id> ids(notes.size());
   for (std::size_t i = 0; i < notes.size(); ++i) {
     asio::co_spawn(ctx, write_note(db, notes[i]),
-                   [&ids, i](std::exception_ptr, mockdb::Id id) { ids[i] = id; });
+                   [&ids, i](const std::exception_ptr&, mockdb::Id id) { ids[i] = id; });
   }
   ctx.restart();
   ctx.run();

@@ -14,12 +14,12 @@ namespace asio = boost::asio;
 namespace ch00 {
 
 std::vector<mockdb::Id> save_notes(asio::io_context& ctx, mockdb::DatabaseService& db,
-                                   std::vector<Note> notes) {
+                                   const std::vector<Note>& notes) {
   std::vector<mockdb::Id> ids;
   std::exception_ptr failure;
   for (const Note& note : notes) {
     asio::co_spawn(ctx, write_note(db, note),
-                   [&ids, &failure](std::exception_ptr error, mockdb::Id id) {
+                   [&ids, &failure](const std::exception_ptr& error, mockdb::Id id) {
                      if (error && !failure) failure = error;
                      if (!error) ids.push_back(id);  // in completion order
                    });

@@ -13,12 +13,12 @@ namespace asio = boost::asio;
 namespace ch00 {
 
 std::vector<mockdb::Id> save_notes(asio::io_context& ctx, mockdb::DatabaseService& db,
-                                   std::vector<Note> notes) {
+                                   const std::vector<Note>& notes) {
   std::vector<mockdb::Id> ids(notes.size());
   std::exception_ptr failure;
   for (std::size_t i = 0; i < notes.size(); ++i) {
     asio::co_spawn(ctx, write_note(db, notes[i]),
-                   [&ids, &failure, i](std::exception_ptr error, mockdb::Id id) {
+                   [&ids, &failure, i](const std::exception_ptr& error, mockdb::Id id) {
                      if (error && !failure) failure = error;
                      if (!error) ids[i] = id;
                    });

@@ -15,10 +15,11 @@ namespace asio = boost::asio;
 namespace ch00 {
 
 std::vector<mockdb::Id> save_notes(asio::io_context& ctx, mockdb::DatabaseService& db,
-                                   std::vector<Note> notes) {
+                                   const std::vector<Note>& notes) {
   std::vector<mockdb::Id> ids(notes.size());
   std::exception_ptr failure;
   std::vector<asio::awaitable<mockdb::Id>> writes;
+  writes.reserve(notes.size());
   for (const Note& note : notes) {
     writes.push_back(asio::co_spawn(ctx, write_note(db, note), asio::use_awaitable));
   }
