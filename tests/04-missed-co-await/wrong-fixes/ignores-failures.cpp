@@ -44,8 +44,8 @@ asio::awaitable<std::vector<SaveResult>> save_notes(mockdb::DatabaseService& db,
       co_await asio::experimental::make_parallel_group(std::move(creates))
           .async_wait(asio::experimental::wait_for_all(), asio::use_awaitable);
   std::vector<SaveResult> results;
-  for (std::size_t i = 0; i < ids.size(); ++i) {
-    results.push_back(SaveResult{.saved = true, .id = ids[i]});  // errors[i] never looked at
+  for (const mockdb::Id id : ids) {
+    results.push_back(SaveResult{.saved = true, .id = id});  // errors are never looked at
   }
   co_return results;
 }

@@ -17,6 +17,7 @@
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <deque>
+#include <exception>
 #include <vector>
 
 #include "connection_pool.hpp"
@@ -110,10 +111,16 @@ asio::awaitable<PooledConnection> ConnectionPool::acquire() {
 }
 
 void ConnectionPool::give_back(std::unique_ptr<mockdb::Connection> connection) noexcept {
-  asio::post(state_->shared->strand,
-             [shared = state_->shared, c = std::move(connection)]() mutable {
-               shared->hand_over(std::move(c));
-             });
+  // Posting can fail only to allocate the handler, and a pool that lost a
+  // connection could not keep its count right: end the program, as noexcept would.
+  try {
+    asio::post(state_->shared->strand,
+               [shared = state_->shared, c = std::move(connection)]() mutable {
+                 shared->hand_over(std::move(c));
+               });
+  } catch (...) {
+    std::terminate();
+  }
 }
 
 asio::awaitable<mockdb::Rows> run_query(ConnectionPool& pool, std::string sql,

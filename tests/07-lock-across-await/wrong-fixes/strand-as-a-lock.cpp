@@ -10,6 +10,7 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <exception>
 #include <vector>
 
 #include "connection_pool.hpp"
@@ -52,9 +53,15 @@ boost::asio::awaitable<PooledConnection> ConnectionPool::acquire() {
 }
 
 void ConnectionPool::give_back(std::unique_ptr<mockdb::Connection> connection) noexcept {
-  boost::asio::post(state_->strand, [state = state_.get(), c = std::move(connection)]() mutable {
-    state->idle.push_back(std::move(c));
-  });
+  // Posting can fail only to allocate the handler, and a pool that lost a
+  // connection could not keep its count right: end the program, as noexcept would.
+  try {
+    boost::asio::post(state_->strand, [state = state_.get(), c = std::move(connection)]() mutable {
+      state->idle.push_back(std::move(c));
+    });
+  } catch (...) {
+    std::terminate();
+  }
 }
 
 boost::asio::awaitable<mockdb::Rows> run_query(ConnectionPool& pool, std::string sql,
