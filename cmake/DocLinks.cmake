@@ -22,33 +22,7 @@
 #   cmake -DROOT=<repository> [-DFILES=<page;...>] -P DocLinks.cmake
 cmake_minimum_required(VERSION 3.25)
 
-if(NOT ROOT)
-  get_filename_component(ROOT "${CMAKE_CURRENT_LIST_DIR}/.." ABSOLUTE)
-endif()
-string(ASCII 1 _S)
-string(ASCII 2 _L)
-string(ASCII 3 _R)
-string(ASCII 4 _B)
-
-function(_read_lines out path)
-  file(READ "${path}" text)
-  string(REPLACE "\r\n" "\n" text "${text}")
-  string(REPLACE "\\" "${_B}" text "${text}")
-  string(REPLACE ";" "${_S}" text "${text}")
-  string(REPLACE "[" "${_L}" text "${text}")
-  string(REPLACE "]" "${_R}" text "${text}")
-  string(REGEX REPLACE "\n$" "" text "${text}")
-  string(REPLACE "\n" ";" text "${text}")
-  set(${out} "${text}" PARENT_SCOPE)
-endfunction()
-
-function(_decode out text)
-  string(REPLACE "${_S}" ";" text "${text}")
-  string(REPLACE "${_L}" "[" text "${text}")
-  string(REPLACE "${_R}" "]" text "${text}")
-  string(REPLACE "${_B}" "\\" text "${text}")
-  set(${out} "${text}" PARENT_SCOPE)
-endfunction()
+include("${CMAKE_CURRENT_LIST_DIR}/MarkdownPages.cmake")
 
 # The anchors a Markdown page defines, as a list: <a id="x">, <a name="x"> and
 # Doxygen's {#x} (after a heading). Only these work both on a Git host and on
@@ -194,16 +168,7 @@ function(_page page)
   set_property(GLOBAL APPEND_STRING PROPERTY LINK_PROBLEMS "${problems}")
 endfunction()
 
-if(DEFINED FILES)
-  set(pages "")
-  foreach(file ${FILES})
-    get_filename_component(file "${file}" ABSOLUTE BASE_DIR "${ROOT}")
-    list(APPEND pages "${file}")
-  endforeach()
-else()
-  file(GLOB pages "${ROOT}/chapters/*/README.md" "${ROOT}/docs/*.md")
-  list(APPEND pages "${ROOT}/README.md")
-endif()
+_markdown_pages(pages)
 
 set_property(GLOBAL PROPERTY LINK_PROBLEMS "")
 set(count 0)

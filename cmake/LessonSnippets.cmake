@@ -23,39 +23,7 @@
 # FILES (absolute, or relative to ROOT) replaces the default list of lessons.
 cmake_minimum_required(VERSION 3.25)
 
-if(NOT ROOT)
-  get_filename_component(ROOT "${CMAKE_CURRENT_LIST_DIR}/.." ABSOLUTE)
-endif()
-
-# C++ is full of ; [ ] and \, which CMake lists treat as separators, brackets
-# and escapes. Each is replaced by a control character that source text never
-# holds while the text is handled as a list of lines, and put back on output.
-string(ASCII 1 _S)
-string(ASCII 2 _L)
-string(ASCII 3 _R)
-string(ASCII 4 _B)
-
-# Reads `path` into `out` as a list of encoded lines.
-function(_read_lines out path)
-  file(READ "${path}" text)
-  string(REPLACE "\r\n" "\n" text "${text}")
-  string(REPLACE "\\" "${_B}" text "${text}")
-  string(REPLACE ";" "${_S}" text "${text}")
-  string(REPLACE "[" "${_L}" text "${text}")
-  string(REPLACE "]" "${_R}" text "${text}")
-  # A final newline ends the last line; it does not start another.
-  string(REGEX REPLACE "\n$" "" text "${text}")
-  string(REPLACE "\n" ";" text "${text}")
-  set(${out} "${text}" PARENT_SCOPE)
-endfunction()
-
-function(_decode out text)
-  string(REPLACE "${_S}" ";" text "${text}")
-  string(REPLACE "${_L}" "[" text "${text}")
-  string(REPLACE "${_R}" "]" text "${text}")
-  string(REPLACE "${_B}" "\\" text "${text}")
-  set(${out} "${text}" PARENT_SCOPE)
-endfunction()
+include("${CMAKE_CURRENT_LIST_DIR}/MarkdownPages.cmake")
 
 # Sets `out` to the lines between the two `//! [marker]` lines of `source`
 # (relative to ROOT), encoded and joined by newlines, and `count` to their
@@ -352,16 +320,7 @@ function(_lesson path)
   endif()
 endfunction()
 
-if(DEFINED FILES)
-  set(lessons "")
-  foreach(file ${FILES})
-    get_filename_component(file "${file}" ABSOLUTE BASE_DIR "${ROOT}")
-    list(APPEND lessons "${file}")
-  endforeach()
-else()
-  file(GLOB lessons "${ROOT}/chapters/*/README.md" "${ROOT}/docs/*.md")
-  list(APPEND lessons "${ROOT}/README.md")
-endif()
+_markdown_pages(lessons)
 
 set_property(GLOBAL PROPERTY SNIPPET_PROBLEMS "")
 set_property(GLOBAL PROPERTY SNIPPET_QUOTES 0)
