@@ -505,6 +505,23 @@ TEST(Errors, CodesBelongToClassesThatEveryBackendShares) {
   EXPECT_STREQ(mockdb::sqlstate(Errc::query_syntax), "42601");
 }
 
+TEST(Errors, ATimeoutIsATypedTransientError) {
+  const auto ec = mockdb::make_error_code(Errc::timed_out);
+  EXPECT_EQ(ec, mockdb::ErrorClass::timed_out);
+  EXPECT_NE(ec, mockdb::ErrorClass::connection_failure);
+  EXPECT_TRUE(mockdb::is_transient(ec));
+  EXPECT_STREQ(mockdb::sqlstate(Errc::timed_out), "57014");
+  try {
+    mockdb::throw_database_error(Errc::timed_out, "reading note 7 took longer than 50 ms");
+    FAIL() << "throw_database_error returned";
+  } catch (const mockdb::DatabaseError& e) {
+    EXPECT_EQ(e.code(), mockdb::ErrorClass::timed_out);
+    EXPECT_NE(std::string(e.what()).find("reading note 7 took longer than 50 ms: timed out"),
+              std::string::npos)
+        << e.what();
+  }
+}
+
 TEST(Latency, ALongTailCannotOverflow) {
   std::mt19937_64 rng(1);
   const auto tail = Latency::long_tail(1ms, Clock::duration::max());

@@ -39,6 +39,9 @@ class Category final : public boost::system::error_category {
       case Errc::operation_in_progress:
         return "another operation is already in progress on this connection: a connection "
                "runs one operation at a time; wait for it, or use another connection";
+      case Errc::timed_out:
+        return "timed out: the operation did not complete within its deadline and was "
+               "cancelled (transient); it may be retried";
     }
     return "unknown mockdb error " + std::to_string(value);
   }
@@ -63,6 +66,8 @@ class Category final : public boost::system::error_category {
         return ErrorClass::insufficient_privilege;
       case Errc::operation_in_progress:
         return ErrorClass::misuse;
+      case Errc::timed_out:
+        return ErrorClass::timed_out;
     }
     return {value, *this};
   }
@@ -91,6 +96,8 @@ class ErrorClassCategory final : public boost::system::error_category {
         return "insufficient privilege";
       case ErrorClass::misuse:
         return "the connection was used against its rules";
+      case ErrorClass::timed_out:
+        return "the operation timed out";
     }
     return "unknown database condition " + std::to_string(value);
   }
@@ -130,13 +137,15 @@ const char* sqlstate(Errc e) noexcept {
       return "55006";  // object_in_use
     case Errc::type_mismatch:
       return "42883";  // undefined_function: no operator for these types
+    case Errc::timed_out:
+      return "57014";  // query_canceled (what a statement_timeout reports)
   }
   return "";
 }
 
 bool is_transient(const boost::system::error_code& ec) noexcept {
   return ec == ErrorClass::connection_failure || ec == ErrorClass::too_many_connections ||
-         ec == ErrorClass::unavailable;
+         ec == ErrorClass::unavailable || ec == ErrorClass::timed_out;
 }
 
 namespace {

@@ -33,6 +33,11 @@ enum class Errc {
   connection_closed,         ///< The connection was closed, or broken by an earlier failure.
   operation_in_progress,     ///< A second operation started on a busy connection.
   type_mismatch,             ///< A query compares values of different types.
+  /// The caller's deadline passed before the operation completed; the
+  /// operation was cancelled. Raised by client code with a timeout (the
+  /// database itself never hangs up on a slow operation), so that a timeout
+  /// is a typed error a caller can test for, not a string.
+  timed_out,
 };
 
 /// What kind of failure an error is, whichever backend reported it. SQLSTATE
@@ -63,6 +68,10 @@ enum class ErrorClass {
   /// once; SQLITE_MISUSE; libpq's "another command is already in progress").
   /// A bug in the caller: retrying cannot help.
   misuse,
+  /// The operation did not complete before its deadline and was cancelled
+  /// (SQLSTATE 57014 query_canceled, as a statement_timeout reports it; a
+  /// client-side deadline). Transient: the next attempt may be faster.
+  timed_out,
 };
 
 /// The error category of the mock database; its name is "mockdb".
@@ -86,8 +95,8 @@ inline boost::system::error_condition make_error_condition(ErrorClass c) noexcep
 const char* sqlstate(Errc e) noexcept;
 
 /// True for errors that may go away if the operation is tried again later, on
-/// a fresh connection: the conditions connection_failure, too_many_connections
-/// and unavailable, from any backend.
+/// a fresh connection: the conditions connection_failure, too_many_connections,
+/// unavailable and timed_out, from any backend.
 bool is_transient(const boost::system::error_code& ec) noexcept;
 
 /// What the server said about a failure, kept apart from the client's summary
