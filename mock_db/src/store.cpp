@@ -496,12 +496,27 @@ std::string no_such_table_message(const Tables& tables, const std::string& name)
 
 }  // namespace
 
+const Store::Table* Store::find_table(std::string_view name) const noexcept {
+  for (const NamedTable& t : tables_) {
+    if (t.name == name) return &t.table;
+  }
+  return nullptr;
+}
+
+Store::Table* Store::find_table(std::string_view name) noexcept {
+  for (NamedTable& t : tables_) {
+    if (t.name == name) return &t.table;
+  }
+  return nullptr;
+}
+
 Id Store::insert(const std::string& table, Row row) {
   // Re-home the row in the default memory resource: a row built on a caller's short-lived
   // resource (a monotonic buffer, say) must not leave the store pointing into it.
   Row stored(std::move(row), json::storage_ptr());
   std::unique_lock lock(mutex_);
-  Table& t = tables_[table];
+  Table* found = find_table(table);
+  Table& t = found != nullptr ? *found : tables_.emplace_back(NamedTable{table, {}}).table;
   const Id id = t.next_id++;
   stored["id"] = id;
   t.rows.emplace(id, std::move(stored));
@@ -510,19 +525,19 @@ Id Store::insert(const std::string& table, Row row) {
 
 std::optional<Row> Store::find(const std::string& table, Id id) const {
   std::shared_lock lock(mutex_);
-  auto t = tables_.find(table);
-  if (t == tables_.end()) return std::nullopt;
-  auto r = t->second.rows.find(id);
-  if (r == t->second.rows.end()) return std::nullopt;
+  const Table* t = find_table(table);
+  if (t == nullptr) return std::nullopt;
+  auto r = t->rows.find(id);
+  if (r == t->rows.end()) return std::nullopt;
   return r->second;
 }
 
 bool Store::update(const std::string& table, Id id, const Row& fields) {
   std::unique_lock lock(mutex_);
-  auto t = tables_.find(table);
-  if (t == tables_.end()) return false;
-  auto r = t->second.rows.find(id);
-  if (r == t->second.rows.end()) return false;
+  Table* t = find_table(table);
+  if (t == nullptr) return false;
+  auto r = t->rows.find(id);
+  if (r == t->rows.end()) return false;
   for (const auto& field : fields) {
     if (field.key() == "id") continue;
     r->second.insert_or_assign(field.key(), field.value());
@@ -532,15 +547,14 @@ bool Store::update(const std::string& table, Id id, const Row& fields) {
 
 bool Store::erase(const std::string& table, Id id) {
   std::unique_lock lock(mutex_);
-  auto t = tables_.find(table);
-  if (t == tables_.end()) return false;
-  return t->second.rows.erase(id) > 0;
+  Table* t = find_table(table);
+  return t != nullptr && t->rows.erase(id) > 0;
 }
 
 std::size_t Store::size(const std::string& table) const {
   std::shared_lock lock(mutex_);
-  auto t = tables_.find(table);
-  return t == tables_.end() ? 0 : t->second.rows.size();
+  const Table* t = find_table(table);
+  return t == nullptr ? 0 : t->rows.size();
 }
 
 Store::SelectResult Store::select(const Query& q, const Params& params) const {
@@ -566,10 +580,9 @@ Store::SelectResult Store::select(const Query& q, const Params& params) const {
   SelectResult result;
   {
     std::shared_lock lock(mutex_);
-    auto t = tables_.find(q.table);
-    if (t == tables_.end())
-      throw_error(Errc::no_such_table, no_such_table_message(tables_, q.table));
-    const std::map<Id, Row>& rows = t->second.rows;
+    const Table* t = find_table(q.table);
+    if (t == nullptr) throw_error(Errc::no_such_table, no_such_table_message(tables_, q.table));
+    const std::map<Id, Row>& rows = t->rows;
 
     if (never_true) {
       // Like a real planner's constant-false filter: nothing is read.
