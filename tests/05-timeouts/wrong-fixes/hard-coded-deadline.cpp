@@ -1,0 +1,64 @@
+// WRONG: the deadline is a constant 50 ms, whatever the call or the service asks for.
+// expect: the call's own timeout of 30 ms was not applied
+// The race is right; the duration ignores the per-call timeout and the
+// service's default, so it fits only the size the first test happens to use.
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <exception>
+#include <utility>
+#include <variant>
+
+#include "note_service.hpp"
+#include "workbook/timer.hpp"
+
+namespace ch05 {
+
+namespace asio = boost::asio;
+using namespace std::chrono_literals;
+
+constexpr workbook::Clock::duration kRequestTimeout = 50ms;  // one deadline for every request
+
+namespace {
+// Awaits `op` and returns its exception, or null if it completed: a failure
+// becomes a result, so that it wins the race like a success does.
+asio::awaitable<std::exception_ptr> ended(asio::awaitable<void> op) {
+  std::exception_ptr error;
+  try {
+    co_await std::move(op);
+  } catch (...) {
+    error = std::current_exception();
+  }
+  co_return error;
+}
+}  // namespace
+
+boost::asio::awaitable<void> run_with_timeout(boost::asio::awaitable<void> op,
+                                              workbook::Clock::duration limit, std::string what) {
+  using namespace asio::experimental::awaitable_operators;
+  workbook::Timer deadline(co_await asio::this_coro::executor, limit);
+  auto race = ended(std::move(op)) || deadline.async_wait(asio::use_awaitable);
+  // Resumes when the first one completes, after the other was cancelled and has ended.
+  const std::variant<std::exception_ptr, std::monostate> first = co_await std::move(race);
+  if (first.index() == 1) throw_timed_out(what, limit);  // the operation was cancelled
+  if (const std::exception_ptr& error = std::get<0>(first)) std::rethrow_exception(error);
+}
+
+boost::asio::awaitable<std::optional<mockdb::Row>> NoteService::get_note(
+    mockdb::Id id, std::optional<workbook::Clock::duration> timeout) {
+  (void)timeout;  // the test's 50 ms is enough
+  const workbook::Clock::duration limit = kRequestTimeout;
+  auto read = db_.read(kNotesTable, id);
+  co_return co_await with_timeout(std::move(read), limit, "reading note " + std::to_string(id));
+}
+
+boost::asio::awaitable<std::optional<Page>> NoteService::load_page(
+    mockdb::Id id, std::optional<workbook::Clock::duration> timeout) {
+  (void)timeout;
+  const workbook::Clock::duration limit = kRequestTimeout;
+  auto page = fetch_page(db_, id);  // the read and the query, under one deadline
+  co_return co_await with_timeout(std::move(page), limit,
+                                  "loading the page of note " + std::to_string(id));
+}
+
+}  // namespace ch05
