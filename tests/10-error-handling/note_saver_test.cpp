@@ -197,21 +197,23 @@ class NoteSaverTest : public ::testing::Test {
     const std::vector<Report> reports = reporter.about(edit.note);
     const mockdb::Stats stats = db.stats();
     if (reports.empty()) {
-      std::string logged;
-      if (!cerr_text.empty()) {
-        logged = " It was written to std::cerr instead (\"" + cerr_text.substr(0, 200) +
-                 "\"): a log line is not a report, the caller who started the save never "
-                 "learns of it.";
+      // What to do depends on where the failure went instead.
+      std::string instead =
+          " co_spawn(..., detached) discards the coroutine's exception_ptr (its handler ignores "
+          "every argument); give co_spawn a completion handler that passes it to "
+          "reporter.failed().";
+      if (!escaped.empty()) {
+        instead = " It escaped the event loop instead (see above): pass it to reporter.failed().";
+      } else if (!cerr_text.empty()) {
+        instead = " It was written to std::cerr instead (\"" + cerr_text.substr(0, 200) +
+                  "\"): a log line is not a report, the caller who started the save never "
+                  "learns of it. Pass it to reporter.failed().";
       }
       ADD_FAILURE() << "failure was swallowed: " << save_of(edit) << " failed in the database ("
                     << stats.total.failed << " operation failed: " << fault
                     << ") and the reporter heard nothing: no saved(), refused() or failed() "
-                       "call."
-                    << logged
-                    << " Expected one failed() call with the error. co_spawn(..., detached) "
-                       "discards the coroutine's exception_ptr (its handler ignores every "
-                       "argument); give co_spawn a completion handler that passes it to "
-                       "reporter.failed().";
+                       "call. Expected one failed() call with the error."
+                    << instead;
       return nullptr;
     }
     if (reports.size() != 1) {
@@ -235,10 +237,13 @@ class NoteSaverTest : public ::testing::Test {
     const std::string what = what_of(error);
     const std::string note = "note " + std::to_string(edit.note);
     const std::string user = "user " + std::to_string(edit.user);
+    // A message that begins with the database's own has had no context added.
+    const bool bare = what.find(database_says) < 10;
     EXPECT_TRUE(what.find(note) != std::string::npos && what.find(user) != std::string::npos)
         << "error lacks context: the failure of " << save_of(edit) << " was reported as \"" << what
-        << "\", which does not name the note (\"" << note << "\") and the user (\"" << user
-        << "\"). Expected what() to say what was being done, e.g. \"" << save_of(edit) << ": "
+        << "\", which does not name the note (\"" << note << "\") and the user (\"" << user << "\")"
+        << (bare ? ": it is the database's message alone, with nothing added on its way out" : "")
+        << ". Expected what() to say what was being done, e.g. \"" << save_of(edit) << ": "
         << database_says
         << " ...\": whoever reads it must know which save failed without the code at hand.";
     EXPECT_NE(what.find(database_says), std::string::npos)
