@@ -13,15 +13,24 @@
 //   saves_reported     saved() calls, per iteration
 // The pitfall's failures_reported stays 0 whatever failures_seen says.
 //
-// exceptions/... and as_tuple/... (built into the fix's program only): the
-// same 64 updates awaited directly, a failure caught with try/catch around
-// co_await (exceptions), or turned into a value with
-// co_await co_spawn(ex, db.update(...), as_tuple(use_awaitable)) (as_tuple).
-// Both count the failures they saw (failures_reported).
+// Reference rows, built into the fix's program only, each counting the
+// failures it saw (failures_reported):
+//   exceptions/... and as_tuple/...: the same 64 updates awaited directly, a
+//     failure caught with try/catch around co_await (exceptions), or turned
+//     into a value with co_await co_spawn(ex, db.update(...),
+//     as_tuple(use_awaitable)) (as_tuple). The mock's operations are
+//     coroutines that throw, so both pay for the mock's own throw.
+//   channel_throw/... and channel_as_tuple/...: 64 receives from an Asio
+//     channel whose value is an error_code (failing at the same rate, from a
+//     seeded generator): an operation that completes with an error_code, as a
+//     socket read or a timer wait does. use_awaitable turns a failed one into
+//     a thrown system_error, caught with try/catch; as_tuple(use_awaitable)
+//     hands the error_code back as a value, and nothing is thrown at all.
 #include <benchmark/benchmark.h>
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/experimental/channel.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -29,7 +38,9 @@
 #include <cstdint>
 #include <cstring>
 #include <exception>
+#include <random>
 #include <string>
+#include <vector>
 
 #include "mockdb/mock_database.hpp"
 #include "note_saver.hpp"
@@ -170,19 +181,79 @@ void bare_updates(benchmark::State& state, bool concurrent) {
   set_counters(state, failed_updates(db) - failed_before, failures, 0);
 }
 
+// ---- the reference rows: an operation that completes with an error_code ----
+
+using ErrorChannel = asio::experimental::channel<void(boost::system::error_code)>;
+
+// One receive of `ec`, already waiting in a channel of its own.
+template <bool AsTuple>
+asio::awaitable<void> receive(boost::system::error_code ec, std::uint64_t& failures) {
+  ErrorChannel channel(co_await asio::this_coro::executor, 1);
+  channel.try_send(ec);
+  if constexpr (AsTuple) {
+    auto [error] = co_await channel.async_receive(asio::as_tuple(asio::use_awaitable));
+    if (error) ++failures;
+  } else {
+    try {
+      co_await channel.async_receive(asio::use_awaitable);
+    } catch (const boost::system::system_error&) {
+      ++failures;
+    }
+  }
+}
+
+template <bool AsTuple>
+asio::awaitable<void> receive_all_in_turn(const std::vector<boost::system::error_code>& codes,
+                                          std::uint64_t& failures) {
+  for (const boost::system::error_code& ec : codes) co_await receive<AsTuple>(ec, failures);
+}
+
+template <bool AsTuple>
+void channel_receives(benchmark::State& state, bool concurrent) {
+  asio::io_context ctx;
+  std::mt19937_64 rng(10);
+  std::bernoulli_distribution fails(static_cast<double>(state.range(0)) / 100.0);
+  const auto rethrow = [](const std::exception_ptr& e) {
+    if (e) std::rethrow_exception(e);
+  };
+  std::vector<boost::system::error_code> codes(static_cast<std::size_t>(kSaves));
+  std::uint64_t failures = 0;
+  std::uint64_t seen = 0;
+  for (auto _ : state) {
+    state.PauseTiming();
+    for (auto& ec : codes) {
+      ec = fails(rng) ? boost::system::error_code(mockdb::Errc::connection_reset)
+                      : boost::system::error_code();
+      seen += ec ? 1 : 0;
+    }
+    state.ResumeTiming();
+    if (concurrent) {
+      for (const auto& ec : codes) asio::co_spawn(ctx, receive<AsTuple>(ec, failures), rethrow);
+      workbook::run_until_idle(ctx);
+    } else {
+      workbook::run_to_completion(ctx, receive_all_in_turn<AsTuple>(codes, failures), "receives");
+    }
+  }
+  set_counters(state, seen, failures, 0);
+}
+
+template <typename Run>
+void register_reference(const std::string& series, Run run) {
+  for (const bool concurrent : {false, true}) {
+    const std::string name = series + (concurrent ? "/concurrent" : "/sequential");
+    auto* bench = benchmark::RegisterBenchmark(name.c_str(), run, concurrent);
+    for (const std::int64_t rate : kFailurePercent) bench->Arg(rate);
+    bench->Unit(benchmark::kMillisecond)->UseRealTime();
+  }
+}
+
 const bool registered = [] {
   workbook::register_matrix(autosave, kFailurePercent);
   if (std::strcmp(workbook::variant_name(), "fix") == 0) {
-    for (const bool concurrent : {false, true}) {
-      const std::string mode = concurrent ? "/concurrent" : "/sequential";
-      for (auto* bench : {benchmark::RegisterBenchmark(("exceptions" + mode).c_str(),
-                                                       bare_updates<false>, concurrent),
-                          benchmark::RegisterBenchmark(("as_tuple" + mode).c_str(),
-                                                       bare_updates<true>, concurrent)}) {
-        for (const std::int64_t rate : kFailurePercent) bench->Arg(rate);
-        bench->Unit(benchmark::kMillisecond)->UseRealTime();
-      }
-    }
+    register_reference("exceptions", bare_updates<false>);
+    register_reference("as_tuple", bare_updates<true>);
+    register_reference("channel_throw", channel_receives<false>);
+    register_reference("channel_as_tuple", channel_receives<true>);
   }
   return true;
 }();

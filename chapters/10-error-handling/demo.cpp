@@ -6,12 +6,14 @@
 // received, and the count that matters: how many saves failed in the
 // database, and how many failures the caller heard of.
 #include <boost/asio/io_context.hpp>
+#include <boost/system/system_error.hpp>
 #include <cstdio>
 #include <exception>
 #include <iostream>
 #include <string>
 #include <vector>
 
+#include "mockdb/errors.hpp"
 #include "mockdb/mock_database.hpp"
 #include "note_saver.hpp"
 #include "workbook/run.hpp"
@@ -37,13 +39,22 @@ class PrintingReporter final : public ch10::SaveReporter {
     ++reports;
   }
   void failed(const ch10::Edit& edit, std::exception_ptr error) override {
-    std::string what;
+    // What a caller can do with the error: show it, test its code, reach the original.
     try {
       std::rethrow_exception(error);
+    } catch (const boost::system::system_error& e) {
+      std::printf("  note %lld: FAILED: %s\n", static_cast<long long>(edit.note), e.what());
+      std::printf("           code %s, %s\n", e.code().to_string().c_str(),
+                  mockdb::is_transient(e.code()) ? "transient: worth a retry" : "not transient");
+      try {
+        std::rethrow_if_nested(e);
+      } catch (const mockdb::DatabaseError& original) {
+        std::printf("           nested: the database's error, SQLSTATE %s\n",
+                    original.diagnostics().sqlstate.c_str());
+      }
     } catch (const std::exception& e) {
-      what = e.what();
+      std::printf("  note %lld: FAILED: %s\n", static_cast<long long>(edit.note), e.what());
     }
-    std::printf("  note %lld: FAILED: %s\n", static_cast<long long>(edit.note), what.c_str());
     ++reports;
     ++failures;
   }
