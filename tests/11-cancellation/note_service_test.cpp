@@ -247,16 +247,30 @@ TEST_F(Cancellation, AFastReadSendsNoHedge) {
   if (seen->thrown) FAIL() << seen->what << " threw: " << describe(seen->thrown);
   ASSERT_TRUE(seen->value && *seen->value) << seen->what << " found no note 3";
   EXPECT_EQ((**seen->value).at("title").as_string(), "note 3");
-  EXPECT_EQ(seen->ended_at.time_since_epoch(), kFast)
-      << format("%s answered after %.0f ms; one read takes %.0f ms", seen->what.c_str(),
-                at(seen->ended_at), ms(kFast));
-  const auto sent = db.stats()[OpKind::read].started;
-  EXPECT_EQ(sent, 1u) << format(
-      "%s sent %llu reads although the first answered after %.0f ms, before the hedge delay of "
-      "%.0f ms; expected 1 read. A hedge is a second read for a request that is late, not for "
-      "every request: it must wait for the hedge delay, and be cancelled while it waits if the "
-      "first read answers.",
-      seen->what.c_str(), static_cast<unsigned long long>(sent), ms(kFast), ms(kHedgeAfter));
+  const auto spans = reads();
+  if (spans.size() >= 2) {
+    const double second_at = at(spans[1].start);
+    if (spans[1].start.time_since_epoch() < kHedgeAfter) {
+      ADD_FAILURE() << format(
+          "%s sent its second read at %.0f ms, before the hedge delay of %.0f ms, for a request "
+          "whose first read answered after %.0f ms: hedging every request at once doubles the "
+          "load on the database (%zu reads for 1 request). Expected 1 read: send the hedge only "
+          "when the first read has not answered by the hedge delay.",
+          seen->what.c_str(), second_at, ms(kHedgeAfter), ms(kFast), spans.size());
+    } else {
+      ADD_FAILURE() << format(
+          "%s sent a hedge at %.0f ms although its first read had answered at %.0f ms; expected "
+          "1 read: the hedge must be cancelled while it waits for the hedge delay, as soon as "
+          "the first read answers, and then it sends nothing.",
+          seen->what.c_str(), second_at, ms(kFast));
+    }
+  }
+  if (seen->ended_at.time_since_epoch() > kFast) {
+    ADD_FAILURE() << format(
+        "%s answered after %.0f ms although its first read answered at %.0f ms: it waited for "
+        "the hedge instead of cancelling it.",
+        seen->what.c_str(), at(seen->ended_at), ms(kFast));
+  }
   expect_no_read_left_running(*seen);
 }
 
@@ -331,15 +345,19 @@ TEST_F(Cancellation, LaterCallersDoNotWaitForTheLosersConnection) {
   ASSERT_TRUE(expect_ended(*hedged));
   ASSERT_EQ(later.size(), 2u);
   const auto arrived = kHedgeAfter + kFast + 5ms;
+  // Only a request that has answered has reads nobody wants: if it answered
+  // late, its slow read was still wanted, and ASlowReadIsHedged... says why.
+  if (hedged->ended_at.time_since_epoch() > arrived) return;
   for (const auto& seen : later) {
     ASSERT_TRUE(expect_ended(*seen));
     const double waited = ms(seen->ended_at.time_since_epoch() - arrived - kFast);
     EXPECT_LE(seen->ended_at.time_since_epoch(), arrived + kFast) << format(
         "%s arrived at %.0f ms and answered at %.0f ms: it waited %.0f ms for a connection of the "
-        "pool of %zu, held by a read that nobody wanted any more (the loser of the hedged read "
-        "answered at 40 ms). Expected the loser to be cancelled and its connection back in the "
+        "pool of %zu, held by a read that nobody wanted any more (the hedged read of note 3 had "
+        "answered at %.0f ms). Expected the loser to be cancelled and its connection back in the "
         "pool, so that this read takes %.0f ms.",
-        seen->what.c_str(), ms(arrived), at(seen->ended_at), waited, kPoolSize, ms(kFast));
+        seen->what.c_str(), ms(arrived), at(seen->ended_at), waited, kPoolSize,
+        at(hedged->ended_at), ms(kFast));
   }
 }
 

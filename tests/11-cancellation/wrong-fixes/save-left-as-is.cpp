@@ -1,0 +1,54 @@
+// WRONG: read_note() is fixed, save_note() is not: a cancel between its writes halves a save.
+// expect: left half a save
+//
+// A partial fix: the reads are cancelled properly, but the save still awaits
+// its two writes in the caller's own chain, so the caller's cancellation stops
+// it between them (or, with a server that finishes cancelled statements, after
+// the first one landed).
+#include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/cancellation_signal.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <utility>
+#include <variant>
+
+#include "note_service.hpp"
+
+namespace asio = boost::asio;
+using namespace asio::experimental::awaitable_operators;
+
+namespace ch11 {
+
+asio::awaitable<std::optional<mockdb::Row>> read_note(ConnectionPool& pool, mockdb::Id id,
+                                                      workbook::Clock::duration hedge_after) {
+  auto first = read_once(pool, id);
+  auto hedge = read_after(hedge_after, pool, id);  // cancelled before the p95: no read sent
+  auto reads = std::move(first) || std::move(hedge);
+  auto winner = co_await std::move(reads);  // the loser is cancelled, and has ended
+  co_return winner.index() == 0 ? std::get<0>(std::move(winner)) : std::get<1>(std::move(winner));
+}
+
+namespace {
+
+// The two writes of a save, on one leased connection.
+asio::awaitable<mockdb::Id> write_note_and_history(Lease lease, mockdb::Row note) {
+  const mockdb::Id id = co_await lease.create(kNotesTable, std::move(note));
+  mockdb::Row entry;
+  entry["note"] = id;
+  entry["event"] = "created";
+  co_await lease.create(kHistoryTable, std::move(entry));
+  co_return id;
+}
+
+}  // namespace
+
+asio::awaitable<mockdb::Id> save_note(ConnectionPool& pool, std::string title) {
+  Lease lease = co_await pool.acquire();  // cancellable: nothing is written yet
+  mockdb::Row note;
+  note["title"] = std::move(title);
+  co_return co_await write_note_and_history(std::move(lease), std::move(note));
+}
+
+}  // namespace ch11
