@@ -36,6 +36,7 @@ void demo() {
   db.trace().clear();  // draw the requests' reads only
   db.set_latency(mockdb::Latency::fixed(20ms));
   ch05::NoteService notes(db, 100ms);
+  ctx.restart();  // run_to_completion let the loop run out of work, which stops it
 
   std::printf(
       "Chapter 05, %s: %d requests, reads of 20 ms, the read of note %lld hangs; "
