@@ -10,7 +10,7 @@
 // note; failed, loads that ended in an error; retry_peak, the most reads that
 // started within any 1 ms of the outage, from 1 ms into it (the callers'
 // first attempts all start at once, by design; the fix's first retry waits at
-// least 2.5 ms), the worst of all iterations.
+// least 2.5 ms), the median of the iterations.
 #include <benchmark/benchmark.h>
 
 #include <algorithm>
@@ -18,6 +18,7 @@
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <exception>
 #include <optional>
@@ -84,7 +85,7 @@ void load_through_outage(benchmark::State& state, bool concurrent) {
   std::uint64_t during = 0;
   double after = 0;
   int failed = 0;
-  std::size_t peak = 0;
+  std::vector<std::size_t> peaks;  // one per iteration
   for (auto _ : state) {
     db.reset_stats();
     db.trace().clear();
@@ -116,7 +117,7 @@ void load_through_outage(benchmark::State& state, bool concurrent) {
     attempts += db.stats()[mockdb::OpKind::read].started;
     during += at_end;
     after += workbook::to_ms(last - end);
-    peak = std::max(peak, peak_per_ms(db.trace().spans(), end - kOutage + 1ms, end));
+    peaks.push_back(peak_per_ms(db.trace().spans(), end - kOutage + 1ms, end));
   }
   const auto iterations = static_cast<double>(state.iterations());
   state.counters["attempts"] = static_cast<double>(attempts) / iterations;
@@ -124,7 +125,12 @@ void load_through_outage(benchmark::State& state, bool concurrent) {
                                   workbook::to_ms(workbook::Clock::duration(kOutage));
   state.counters["after_outage_ms"] = after / iterations;
   state.counters["failed"] = failed / iterations;
-  state.counters["retry_peak"] = static_cast<double>(peak);
+  // The median: in real time, an iteration whose thread was preempted for a
+  // few ms fires every timer that expired meanwhile at once, a peak that is
+  // the machine's, not the retry policy's.
+  std::nth_element(peaks.begin(), peaks.begin() + static_cast<std::ptrdiff_t>(peaks.size() / 2),
+                   peaks.end());
+  state.counters["retry_peak"] = peaks.empty() ? 0.0 : static_cast<double>(peaks[peaks.size() / 2]);
 }
 
 const bool registered = [] {
