@@ -117,14 +117,16 @@ class Timeouts : public testing::Test {
   // blocked for good (a std::this_thread::sleep_for of the timeout's length in
   // real time is not that, and ends on its own).
   template <typename T>
-  Call<T> call(std::string what, asio::awaitable<T> task) {
+  Call<T> call(const std::string& what, asio::awaitable<T> task) {
     Call<T> seen;
-    seen.what = std::move(what);
+    seen.what = what;
     workbook::Watchdog watchdog(10s, seen.what);
+    const auto start = Clock::now();
     try {
       workbook::run_to_completion(ctx, observe(std::move(task), seen), seen.what);
     } catch (const workbook::NeverCompleted& e) {
       seen.never_completed = e.what();
+      seen.took = Clock::now() - start;  // how far virtual time got before nothing could run
     }
     return seen;
   }
@@ -151,11 +153,28 @@ class Timeouts : public testing::Test {
   template <typename T>
   bool expect_completed(const Call<T>& seen, Clock::duration limit) const {
     if (seen.completed()) return true;
-    ADD_FAILURE() << format(
-                         "request never completed: %s was still waiting for a database "
-                         "operation that hangs, and nothing was left that could wake it; "
-                         "expected it to fail with Errc::timed_out after %.0f ms.\n",
-                         seen.what.c_str(), ms(limit))
+    const std::string never = format(
+        "request never completed: %s was still waiting for a database operation that hangs, "
+        "and nothing was left that could wake it; expected it to fail with Errc::timed_out "
+        "after %.0f ms.\n",
+        seen.what.c_str(), ms(limit));
+    if (seen.took >= limit) {
+      // The clock reached the deadline: a timer fired, and the request still waited.
+      ADD_FAILURE() << never
+                    << format(
+                           "The deadline did fire (virtual time reached %.0f ms), but the "
+                           "request went on waiting for the operation",
+                           ms(seen.took))
+                    << ": the race waits for both sides (operator&& instead of operator||), or "
+                       "the cancellation never reached the operation (a cancellation_type it "
+                       "ignores: a coroutine started by co_spawn lets only terminal "
+                       "cancellation through). The loser must be cancelled with "
+                       "cancellation_type::terminal (or all), and then it ends.\nThe runner's "
+                       "report: "
+                    << seen.never_completed;
+      return false;
+    }
+    ADD_FAILURE() << never
                   << "No deadline fired while the operation was pending. A deadline checked "
                      "after the operation returns never runs when it does not return: race the "
                      "operation against a workbook::Timer (operator|| or a parallel group), so "
@@ -282,7 +301,7 @@ TEST_F(Timeouts, HangingReadTimesOut) {
   const Thrown t = seen.thrown ? inspect(seen.thrown) : Thrown{};
   if (t.code == mockdb::ErrorClass::timed_out) {
     EXPECT_NE(t.message.find("note 7"), std::string::npos)
-        << "the timeout's message should say what timed out (\"reading note 7\"); it says \""
+        << R"(the timeout's message should say what timed out ("reading note 7"); it says ")"
         << t.message << "\"";
   }
   EXPECT_EQ(cancelled(OpKind::read), 1u)
