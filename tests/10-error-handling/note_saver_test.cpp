@@ -369,6 +369,7 @@ TEST_F(NoteSaverTest, SavesRunConcurrently) {
 TEST_F(NoteSaverTest, HostileTitlesAreStoredVerbatim) {
   const std::vector<std::string> titles = {
       "x'); DELETE FROM notes; --",
+      "x'; DELETE FROM notes; --",
       "O'Brien's \"list\" costs $1, not $2",
       "' AND owner != '0",
   };
