@@ -40,7 +40,7 @@ inline constexpr const char* kCommentsTable = "comments";
 ///  - If `op` ends first, this ends as it did: with its result, or with its
 ///    exception unchanged (a database error stays that error, at once).
 ///  - If the deadline passes first, `op` is cancelled and waited for (so the
-///    query it ran has ended and its connection is back before this returns),
+///    query it ran has ended and released its connection before this returns),
 ///    and this throws mockdb::DatabaseError with code Errc::timed_out, made by
 ///    throw_timed_out(what, limit).
 ///

@@ -3,7 +3,7 @@
 // run_with_timeout() starts the operation and a workbook::Timer together with
 // operator||, which resumes when the first of them has completed, cancels the
 // other and waits for it to end. If the timer wins, the operation has been
-// cancelled and has ended (its connection is back) before the typed timeout
+// cancelled and has ended (its connection released) before the typed timeout
 // error is thrown. operator|| waits for the first *success*, so the operation
 // is wrapped to report its exception as a value: a database error then ends
 // the race at once and reaches the caller unchanged, instead of losing to the

@@ -195,7 +195,7 @@ class Timeouts : public testing::Test {
                          seen.what.c_str(), ms(seen.took), seen.left_in_flight,
                          seen.open_connections)
                   << "; expected the abandoned operation to be cancelled and to have ended "
-                     "before the request returns, with its connection back.\nAn operation "
+                     "before the request returns, with its connection released.\nAn operation "
                      "spawned detached and raced through a channel or a flag keeps running "
                      "(a hang holds its connection for good); one cancelled but not waited for "
                      "is still running when the request returns. Let the race cancel the loser "
@@ -466,8 +466,8 @@ TEST_F(Timeouts, TimedOutReadsGiveTheirConnectionsBack) {
       notes.get_note(4));
   if (!expect_completed(after, 40ms)) return;
   EXPECT_FALSE(after.thrown) << after.what << " threw \"" << inspect(after.thrown).message
-                             << "\"; expected note 4: the timed-out reads must have given "
-                                "their connections back";
+                             << "\"; expected note 4: the timed-out reads must have released "
+                                "their connections";
   const mockdb::OpStats reads = db.stats()[OpKind::read];
   EXPECT_EQ(reads.cancelled, 3u) << "expected the database to count the 3 abandoned reads as "
                                     "cancelled; it counted "
