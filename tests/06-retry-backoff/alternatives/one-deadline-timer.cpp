@@ -56,7 +56,7 @@ boost::asio::awaitable<std::optional<mockdb::Row>> load_note(mockdb::DatabaseSer
   workbook::Timer deadline(ex, policy.deadline);
   auto attempts = asio::co_spawn(ex, retry(db, id, policy), asio::deferred);
   auto expiry = deadline.async_wait(asio::deferred);
-  auto race = asio::experimental::make_parallel_group(std::move(attempts), std::move(expiry));
+  auto race = asio::experimental::make_parallel_group(std::move(attempts), expiry);
   auto [order, failure, note, expired] =
       co_await race.async_wait(asio::experimental::wait_for_one(), asio::use_awaitable);
   if (order[0] == 1) {
