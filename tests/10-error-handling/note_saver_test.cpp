@@ -131,6 +131,8 @@ std::string describe(const Report& r) {
     case Report::refused:
       return std::string("refused(") + ch10::to_string(r.why) + ")";
     case Report::failed:
+      // A null exception_ptr must not be rethrown (undefined behaviour): say so instead.
+      if (!r.error) return "failed() with a null exception_ptr, for a save that did not fail";
       return "failed(\"" + what_of(r.error) + "\")";
   }
   return "?";
@@ -176,7 +178,7 @@ class NoteSaverTest : public ::testing::Test {
         workbook::run_until_idle(ctx);
         break;
       } catch (const std::exception& e) {
-        escaped.push_back(e.what());
+        escaped.emplace_back(e.what());
       }
     }
     std::cerr.rdbuf(real_cerr);
@@ -222,7 +224,7 @@ class NoteSaverTest : public ::testing::Test {
                     << ". Expected exactly one report per save: a caller that counts or "
                        "retries failures would act twice.";
     }
-    if (reports.front().kind != Report::failed) {
+    if (reports.front().kind != Report::failed || !reports.front().error) {
       ADD_FAILURE() << save_of(edit) << " was reported as " << describe(reports.front())
                     << ", but its database operation failed (" << fault
                     << "). Expected failed() with the error.";
@@ -354,7 +356,7 @@ TEST_F(NoteSaverTest, SavesRunConcurrently) {
   }
   run_saves();
   const auto took = workbook::Clock::now() - start_time;
-  const std::size_t saves = static_cast<std::size_t>(kLastOwn - kFirstOwn + 1);
+  const auto saves = static_cast<std::size_t>(kLastOwn - kFirstOwn + 1);
   EXPECT_EQ(reporter.reports.size(), saves)
       << saves << " saves started, " << reporter.reports.size() << " reported.";
   // Each save is two operations of 5 ms: a query, then an update.
@@ -376,6 +378,7 @@ TEST_F(NoteSaverTest, HostileTitlesAreStoredVerbatim) {
   const std::size_t notes_before = db.count(ch10::kNotesTable);
   mockdb::Id note = kFirstOwn + 2;
   std::vector<Edit> edits;
+  edits.reserve(titles.size());
   for (const std::string& title : titles) edits.push_back(edit_of(note++, title));
   for (const Edit& edit : edits) start(edit);
   run_saves();

@@ -1,12 +1,12 @@
-// RIGHT: a SaveError type (system_error + nested_exception, note, user, source_location).
+// RIGHT: a SaveError type (system_error + nested_exception, note, user, a source_location).
 //
 // A catch site can test the fields (note, user) instead of parsing what(), and the
 // source_location says which line threw. Costs a class per kind of operation.
 #include <boost/asio/co_spawn.hpp>
+#include <boost/assert/source_location.hpp>
 #include <boost/json/value.hpp>
 #include <boost/system/system_error.hpp>
 #include <exception>
-#include <source_location>
 #include <string>
 #include <utility>
 
@@ -43,10 +43,14 @@ asio::awaitable<void> save(mockdb::DatabaseService& db, Edit edit, SaveReporter&
 // A failed save: the database's code (so is_transient() and ErrorClass still
 // work), what was being done, where, and the database's exception nested in
 // it (std::nested_exception captures the exception being handled).
+// boost::source_location, which Boost.System uses itself, rather than
+// std::source_location: g++ 12 has the latter, but clang 14 with libstdc++ 12
+// (the lint stage's compiler) does not. BOOST_CURRENT_LOCATION in a default
+// argument names the caller's line, as std::source_location::current() would.
 class SaveError : public boost::system::system_error, public std::nested_exception {
  public:
   SaveError(const Edit& edit, boost::system::error_code code,
-            std::source_location where = std::source_location::current())
+            boost::source_location where = BOOST_CURRENT_LOCATION)
       : boost::system::system_error(code, "saving note " + std::to_string(edit.note) +
                                               " for user " + std::to_string(edit.user)),
         note(edit.note),
@@ -54,7 +58,7 @@ class SaveError : public boost::system::system_error, public std::nested_excepti
         where(where) {}
   mockdb::Id note;
   mockdb::Id user;
-  std::source_location where;  // the line that gave up, for whoever reads the report
+  boost::source_location where;  // the line that gave up, for whoever reads the report
 };
 
 // save(), with what it was doing added to its failures: the same code, so a

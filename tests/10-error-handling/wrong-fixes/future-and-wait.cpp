@@ -67,7 +67,7 @@ void start_save(const asio::any_io_executor& ex, mockdb::DatabaseService& db, Ed
     if (failure) reporter.failed(edit, failure);  // to the caller, not into the void
   };
   std::future<void> done =
-      asio::co_spawn(ex, save_in_context(db, edit, reporter), asio::use_future);
+      asio::co_spawn(ex, save_in_context(db, std::move(edit), reporter), asio::use_future);
   try {
     done.get();  // waits here, so the exception comes back to us
   } catch (...) {
