@@ -19,9 +19,11 @@ namespace ch10 {
 
 namespace {
 
+//! [same-title]
 // The user's notes with this exact title. The title is a parameter, never part
 // of the SQL text: whatever the user typed stays data.
 constexpr const char* kSameTitle = "SELECT * FROM notes WHERE owner = $1 AND title = $2";
+//! [same-title]
 
 asio::awaitable<void> save(mockdb::DatabaseService& db, Edit edit, SaveReporter& reporter) {
   mockdb::Params params{boost::json::value(edit.user), boost::json::value(edit.title)};
