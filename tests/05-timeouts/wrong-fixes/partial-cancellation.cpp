@@ -3,6 +3,15 @@
 // A coroutine started by co_spawn filters out everything but terminal
 // cancellation, so the hanging read never hears of it, and the group, which
 // waits for both of its operations, never completes.
+#include <boost/asio/cancellation_type.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/deferred.hpp>
+#include <boost/asio/experimental/parallel_group.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <exception>
+#include <utility>
+
 #include "note_service.hpp"
 #include "workbook/timer.hpp"
 
