@@ -12,6 +12,7 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/multiple_exceptions.hpp>
 #include <cstdio>
 #include <iostream>
 #include <memory>
@@ -46,11 +47,23 @@ struct Request {
   asio::cancellation_signal client;
 };
 
+std::string what(const std::exception_ptr& error) {
+  try {
+    std::rethrow_exception(error);
+  } catch (const std::exception& e) {
+    return e.what();
+  } catch (...) {
+    return "an unknown exception";
+  }
+}
+
 asio::awaitable<void> serve(ch11::ConnectionPool& pool, Request& r) {
   co_await workbook::sleep_for(r.arrives);
   try {
     const auto note = co_await ch11::read_note(pool, r.note, kHedgeAfter);
     r.how = note ? "answered" : "found nothing";
+  } catch (const asio::multiple_exceptions& e) {
+    r.how = "ended: " + what(e.first_exception());  // both operands of || failed
   } catch (const std::exception& e) {
     r.how = std::string("ended: ") + e.what();
   }

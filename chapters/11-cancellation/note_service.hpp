@@ -87,17 +87,27 @@ class ConnectionPool {
   std::size_t size() const noexcept { return size_; }
   /// Connections lent out now (leases alive).
   std::size_t lent() const noexcept { return lent_; }
+  /// Places free now: size() minus those lent out or being opened.
+  std::size_t available() const noexcept { return free_; }
   /// Connections closed because an operation on them did not finish.
   std::size_t discarded() const noexcept { return discarded_; }
 
  private:
   friend class Lease;
+  friend class PoolPlace;
   void give_back(std::unique_ptr<mockdb::Connection> connection, bool sound) noexcept;
+  void release_place() noexcept;
 
   mockdb::DatabaseService& db_;
   std::size_t size_;
   workbook::Trace* trace_;
-  boost::asio::experimental::channel<void(boost::system::error_code)> slots_;
+  std::size_t free_;  // places nobody holds
+  // Hands a place straight to a waiting acquire(). Unbuffered on purpose: in
+  // Boost 1.81 a *buffered* channel whose last waiting receive is cancelled
+  // refuses every try_send afterwards (experimental/detail/impl/
+  // channel_service.hpp, cancel_by_key sets send_state_ to block), so a pool
+  // of tokens in one would lose them as waiters give up.
+  boost::asio::experimental::channel<void(boost::system::error_code)> handoff_;
   std::vector<std::unique_ptr<mockdb::Connection>> idle_;
   std::size_t lent_ = 0;
   std::size_t discarded_ = 0;
@@ -114,7 +124,10 @@ class ConnectionPool {
 /// when the first answers within `hedge_after`. Cancelled by its caller (the
 /// slot of the handler awaiting it emits terminal cancellation: a client that
 /// went away, the losing side of `||`), it cancels every read it started and
-/// ends with operation_aborted once they have ended.
+/// ends with operation_aborted once they have ended (thrown as such, or as the
+/// first of a boost::asio::multiple_exceptions, which is how Boost 1.81's
+/// operator|| reports that both of its operands failed). If every read it
+/// sent fails, it throws the failure.
 [[nodiscard]] boost::asio::awaitable<std::optional<mockdb::Row>> read_note(
     ConnectionPool& pool, mockdb::Id id, workbook::Clock::duration hedge_after);
 

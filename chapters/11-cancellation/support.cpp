@@ -62,37 +62,40 @@ asio::awaitable<mockdb::Id> Lease::create(std::string table, mockdb::Row row) {
 
 ConnectionPool::ConnectionPool(const asio::any_io_executor& executor, mockdb::DatabaseService& db,
                                std::size_t size, workbook::Trace* trace)
-    : db_(db), size_(size), trace_(trace), slots_(executor, size) {
-  for (std::size_t i = 0; i < size; ++i) slots_.try_send(boost::system::error_code{});
-}
+    : db_(db), size_(size), trace_(trace), free_(size), handoff_(executor, 0) {}
 
 ConnectionPool::~ConnectionPool() = default;
 
-namespace {
+void ConnectionPool::release_place() noexcept {
+  // To the first waiting acquire(), if any (an unbuffered channel accepts a
+  // message only when a receive is waiting for it); otherwise kept.
+  if (!handoff_.try_send(boost::system::error_code{})) ++free_;
+}
+
 // A place in the pool, given back unless release() hands it on to a Lease:
 // so a cancelled or failed connect does not shrink the pool.
-class Slot {
+class PoolPlace {
  public:
-  explicit Slot(asio::experimental::channel<void(boost::system::error_code)>& slots)
-      : slots_(&slots) {}
-  ~Slot() {
-    if (slots_ != nullptr) slots_->try_send(boost::system::error_code{});
+  explicit PoolPlace(ConnectionPool& pool) : pool_(&pool) {}
+  ~PoolPlace() {
+    if (pool_ != nullptr) pool_->release_place();
   }
-  Slot(const Slot&) = delete;
-  Slot& operator=(const Slot&) = delete;
-  void release() noexcept { slots_ = nullptr; }
+  PoolPlace(const PoolPlace&) = delete;
+  PoolPlace& operator=(const PoolPlace&) = delete;
+  void release() noexcept { pool_ = nullptr; }
 
  private:
-  asio::experimental::channel<void(boost::system::error_code)>* slots_;
+  ConnectionPool* pool_;
 };
-}  // namespace
 
 asio::awaitable<Lease> ConnectionPool::acquire() {
-  if (!slots_.try_receive([](boost::system::error_code) {})) {
-    // None free: wait, and show the wait on the timeline.
+  if (free_ > 0) {
+    --free_;
+  } else {
+    // None free: wait for one to be handed over, and show the wait on the timeline.
     const std::uint64_t span = trace_ != nullptr ? trace_->begin("wait", "pool") : 0;
     try {
-      co_await slots_.async_receive(asio::use_awaitable);
+      co_await handoff_.async_receive(asio::use_awaitable);
     } catch (const boost::system::system_error& failure) {
       // A cancelled receive completes with channel_cancelled, not
       // operation_aborted (experimental/channel_traits.hpp,
@@ -108,7 +111,7 @@ asio::awaitable<Lease> ConnectionPool::acquire() {
     }
     if (trace_ != nullptr) trace_->end(span, workbook::Outcome::ok);
   }
-  Slot slot(slots_);
+  PoolPlace place(*this);
   std::unique_ptr<mockdb::Connection> connection;
   if (!idle_.empty()) {
     connection = std::move(idle_.back());
@@ -116,7 +119,7 @@ asio::awaitable<Lease> ConnectionPool::acquire() {
   } else {
     connection = co_await db_.connect();
   }
-  slot.release();
+  place.release();
   ++lent_;
   co_return Lease(*this, std::move(connection));
 }
@@ -130,7 +133,7 @@ void ConnectionPool::give_back(std::unique_ptr<mockdb::Connection> connection,
     ++discarded_;
     connection.reset();  // closes it: the next acquire() opens a fresh one
   }
-  slots_.try_send(boost::system::error_code{});
+  release_place();
 }
 
 asio::awaitable<std::optional<mockdb::Row>> read_once(ConnectionPool& pool, mockdb::Id id) {

@@ -117,6 +117,10 @@ class Cancellation : public testing::Test {
         "%zu connection(s) of the pool were still lent out once everything had ended; expected "
         "every lease to give its connection back (a Lease does, when it is destroyed).",
         pool.lent());
+    EXPECT_EQ(pool.available(), pool.size()) << format(
+        "the pool had %zu of its %zu places free once everything had ended; expected all of "
+        "them: a place was lost, and later callers would wait for it for ever.",
+        pool.available(), pool.size());
   }
 
   // Starts `task` as a request of its own; if `cancel_at` is given, the test
@@ -507,6 +511,12 @@ TEST_F(Cancellation, SaveCancelledWhileWaitingForAConnectionWritesNothing) {
   EXPECT_TRUE(!seen->value && is_cancellation(seen->thrown))
       << "save_note() cancelled while it waited for a connection should end with "
          "operation_aborted";
+  // The pool must still lend both connections: a wait that was cancelled
+  // takes no place with it.
+  auto again = std::make_shared<std::vector<ch11::Lease>>();
+  workbook::run_to_completion(ctx, take_connections(2, again),
+                              "taking both connections after a cancelled wait");
+  EXPECT_EQ(again->size(), 2u);
 }
 
 }  // namespace
