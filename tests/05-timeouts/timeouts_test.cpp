@@ -264,9 +264,14 @@ class Timeouts : public testing::Test {
                            "%s timed out after %.0f ms; expected it to wait the whole %.0f ms: "
                            "%s of %.0f ms was not applied",
                            seen.what.c_str(), ms(seen.took), ms(limit), limit_from, ms(limit))
-                    << ".\nThe limit the request uses is not the one it was given: take the "
-                       "call's own timeout if it has one, else the service's default, and "
-                       "never a constant.";
+                    << (seen.took == Clock::duration::zero()
+                            ? ".\nIt timed out before any workbook time had passed: the deadline "
+                              "did not wait on the workbook clock. A std::this_thread::sleep_for "
+                              "(or any wait in real time) takes no virtual time at all, and "
+                              "blocks the event loop while it sleeps: wait with workbook::Timer."
+                            : ".\nThe limit the request uses is not the one it was given: take "
+                              "the call's own timeout if it has one, else the service's default, "
+                              "and never a constant.");
     }
     const std::string limit_text = format("%.0f ms", ms(limit));
     EXPECT_NE(t.message.find(limit_text), std::string::npos)
@@ -446,7 +451,7 @@ TEST_F(Timeouts, DatabaseErrorIsNotATimeout) {
 
 // ---- Nothing left behind ----
 
-TEST_F(Timeouts, TimedOutReadsGiveTheirConnectionsBack) {
+TEST_F(Timeouts, TimedOutReadsReleaseTheirConnections) {
   // Three requests time out one after another on a database of two
   // connections; a leaked read keeps its connection for good, and the
   // fourth request would find none free.
