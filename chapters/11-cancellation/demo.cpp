@@ -39,8 +39,8 @@ constexpr auto kHedgeAfter = 40ms;
 
 struct Request {
   std::string name;
-  mockdb::Id note;
-  Clock::duration arrives;
+  mockdb::Id note = 0;
+  Clock::duration arrives{};
   std::optional<Clock::duration> client_leaves;  // after it arrived
   std::optional<Clock::time_point> ended;
   std::string how;

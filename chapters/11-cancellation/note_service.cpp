@@ -67,7 +67,7 @@ asio::awaitable<std::optional<mockdb::Row>> read_note(ConnectionPool& pool, mock
 asio::awaitable<mockdb::Id> save_note(ConnectionPool& pool, std::string title) {
   Lease lease = co_await pool.acquire();
   mockdb::Row note;
-  note["title"] = std::move(title);
+  note["title"] = title;
   //! [pitfall_save]
   const mockdb::Id id = co_await lease.create(kNotesTable, std::move(note));
   mockdb::Row entry;

@@ -103,14 +103,7 @@ struct Seen {
 };
 
 class Cancellation : public testing::Test {
- protected:
-  Cancellation() {
-    workbook::run_to_completion(ctx, ch11::add_sample_notes(db, kNotes), "adding sample notes");
-    db.set_latency(mockdb::Latency::fixed(kFast));
-    db.reset_stats();
-    db.trace().clear();
-  }
-
+ public:
   ~Cancellation() override {
     // Whatever the test did, every lease must have come back.
     EXPECT_EQ(pool.lent(), 0u) << format(
@@ -122,15 +115,27 @@ class Cancellation : public testing::Test {
         "them: a place was lost, and later callers would wait for it for ever.",
         pool.available(), pool.size());
   }
+  Cancellation(const Cancellation&) = delete;
+  Cancellation& operator=(const Cancellation&) = delete;
+  Cancellation(Cancellation&&) = delete;
+  Cancellation& operator=(Cancellation&&) = delete;
+
+ protected:
+  Cancellation() {
+    workbook::run_to_completion(ctx, ch11::add_sample_notes(db, kNotes), "adding sample notes");
+    db.set_latency(mockdb::Latency::fixed(kFast));
+    db.reset_stats();
+    db.trace().clear();
+  }
 
   // Starts `task` as a request of its own; if `cancel_at` is given, the test
   // cancels it then (terminal cancellation, as a server does when the client
   // goes away). Run the loop (settle()) to make it happen.
   template <typename T>
-  std::shared_ptr<Seen<T>> request(std::string what, asio::awaitable<T> task,
+  std::shared_ptr<Seen<T>> request(const std::string& what, asio::awaitable<T> task,
                                    std::optional<Clock::duration> cancel_at = std::nullopt) {
     auto seen = std::make_shared<Seen<T>>();
-    seen->what = std::move(what);
+    seen->what = what;
     auto signal = std::make_shared<asio::cancellation_signal>();
     asio::co_spawn(
         ctx, observe(std::move(task), seen),

@@ -106,7 +106,7 @@ asio::awaitable<mockdb::Id> write_note_and_history(Lease lease, mockdb::Row note
 asio::awaitable<mockdb::Id> save_note(ConnectionPool& pool, std::string title) {
   Lease lease = co_await pool.acquire();  // cancellable: nothing is written yet
   mockdb::Row note;
-  note["title"] = std::move(title);
+  note["title"] = title;
   co_await asio::this_coro::reset_cancellation_state(asio::disable_cancellation());
   const mockdb::Id id = co_await write_note_and_history(std::move(lease), std::move(note));
   co_await asio::this_coro::reset_cancellation_state();  // listen again

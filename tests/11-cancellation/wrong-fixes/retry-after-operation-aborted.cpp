@@ -64,7 +64,7 @@ asio::awaitable<mockdb::Id> write_note_and_history(Lease lease, mockdb::Row note
 asio::awaitable<mockdb::Id> save_note(ConnectionPool& pool, std::string title) {
   Lease lease = co_await pool.acquire();  // cancellable: nothing is written yet
   mockdb::Row note;
-  note["title"] = std::move(title);
+  note["title"] = title;
   // No slot: co_spawn has nothing to forward a cancel from, so both writes run.
   const auto ex = co_await asio::this_coro::executor;
   auto writes = write_note_and_history(std::move(lease), std::move(note));

@@ -47,7 +47,7 @@ asio::awaitable<mockdb::Id> write_note_and_history(Lease lease, mockdb::Row note
 asio::awaitable<mockdb::Id> save_note(ConnectionPool& pool, std::string title) {
   Lease lease = co_await pool.acquire();  // cancellable: nothing is written yet
   mockdb::Row note;
-  note["title"] = std::move(title);
+  note["title"] = title;
   co_return co_await write_note_and_history(std::move(lease), std::move(note));
 }
 

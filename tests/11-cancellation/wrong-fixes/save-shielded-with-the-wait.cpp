@@ -51,7 +51,7 @@ asio::awaitable<mockdb::Id> acquire_and_write(ConnectionPool& pool, mockdb::Row 
 
 asio::awaitable<mockdb::Id> save_note(ConnectionPool& pool, std::string title) {
   mockdb::Row note;
-  note["title"] = std::move(title);
+  note["title"] = title;
   const auto ex = co_await asio::this_coro::executor;
   auto save = acquire_and_write(pool, std::move(note));
   auto unstoppable = asio::bind_cancellation_slot(asio::cancellation_slot(), asio::use_awaitable);
