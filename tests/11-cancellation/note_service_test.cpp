@@ -39,6 +39,7 @@
 #include "workbook/clock.hpp"
 #include "workbook/run.hpp"
 #include "workbook/timer.hpp"
+#include "workbook/watchdog.hpp"
 
 namespace asio = boost::asio;
 using namespace std::chrono_literals;
@@ -172,7 +173,14 @@ class Cancellation : public testing::Test {
   }
 
   // Runs the loop until everything has ended, orphans included, in virtual time.
-  void settle() { workbook::run_until_idle(ctx); }
+  // A thread blocked for good (a future's get() on the loop's own thread)
+  // becomes the watchdog's deadlock report instead of a hang.
+  void settle() {
+    workbook::Watchdog watchdog(
+        5s, "the requests of " +
+                std::string(testing::UnitTest::GetInstance()->current_test_info()->name()));
+    workbook::run_until_idle(ctx);
+  }
 
   // The next read the database starts takes `first`, every later one `rest`
   // (a read from the long tail, then ordinary ones).
