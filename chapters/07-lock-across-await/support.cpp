@@ -2,6 +2,8 @@
 // asynchronous semaphore on an Asio channel (which reports a place given back
 // twice), the serialising reference pool, and sample data. The pitfall and the fix differ only in
 // connection_pool.cpp.
+#include <boost/asio/detached.hpp>
+#include <boost/asio/experimental/channel_error.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/json/object.hpp>
 #include <cstdio>
@@ -31,6 +33,15 @@ boost::asio::awaitable<void> AsyncSemaphore::acquire() {
   ++waiting_;
   try {
     co_await tokens_.async_receive(boost::asio::use_awaitable);
+  } catch (const boost::system::system_error& e) {
+    --waiting_;
+    // A cancelled receive completes with channel_cancelled
+    // (experimental/channel_traits.hpp, invoke_receive_cancelled); the caller
+    // hears operation_aborted, as from any other cancelled operation.
+    if (e.code() == boost::asio::experimental::error::channel_cancelled) {
+      throw boost::system::system_error(boost::asio::error::operation_aborted);
+    }
+    throw;
   } catch (...) {
     --waiting_;
     throw;
@@ -62,8 +73,17 @@ void AsyncSemaphore::release() noexcept {
     }
   } while (!taken_.compare_exchange_weak(taken, taken - 1));
   const bool wakes_a_waiter = waiting_.load() > 0;
-  // Cannot fail: a token was taken out, so the channel has room for it.
-  tokens_.try_send(boost::system::error_code{});
+  // A token was taken out, so the channel has room for it, and try_send
+  // succeeds, except after a waiting acquire() was cancelled: Boost 1.81's
+  // buffered channel then refuses every try_send, as if it had no buffer
+  // (experimental/detail/impl/channel_service.hpp: cancel_by_key sets the
+  // send state to block when its last waiter goes). An async_send still gets
+  // through: it waits in the channel until the next acquire() receives it, so
+  // no place is lost. (It allocates; if that fails, noexcept ends the program
+  // rather than lose a place silently.)
+  if (!tokens_.try_send(boost::system::error_code{})) {
+    tokens_.async_send(boost::system::error_code{}, boost::asio::detached);
+  }
   const auto pause = wakeup_pause_us.load();
   if (wakes_a_waiter && pause > 0) std::this_thread::sleep_for(std::chrono::microseconds(pause));
 }

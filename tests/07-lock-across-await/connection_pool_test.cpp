@@ -20,6 +20,8 @@
 
 #include <algorithm>
 #include <atomic>
+#include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
@@ -349,6 +351,55 @@ TEST(ProvidedAsyncSemaphore, AReleaseThatNoAcquireMatchesIsReportedAndIgnored) {
   EXPECT_TRUE(second_holder) << "the place given back did not wake the waiting acquire()";
   semaphore.release();
   EXPECT_EQ(ch07::AsyncSemaphore::over_releases(), before + 1);
+}
+
+// A caller that stops waiting (a timeout, the losing side of ||) must take no
+// place with it. Boost 1.81's buffered channel refuses every try_send once its
+// last waiting receive is cancelled (experimental/detail/impl/channel_service.hpp,
+// cancel_by_key sets the send state to block), so a semaphore whose acquire()
+// lets the cancellation reach the channel loses a place each time.
+TEST(ProvidedAsyncSemaphore, AnAcquireThatIsCancelledWhileWaitingTakesNoPlace) {
+  workbook::VirtualTime time;
+  asio::io_context ctx;
+  ch07::AsyncSemaphore semaphore(ctx.get_executor(), 1);
+  workbook::run_to_completion(ctx, semaphore.acquire());  // the only place is taken
+  asio::cancellation_signal give_up;
+  bool waiter_done = false;
+  bool waiter_cancelled = false;
+  asio::co_spawn(
+      ctx,
+      [&]() -> asio::awaitable<void> {
+        try {
+          co_await semaphore.acquire();
+        } catch (const boost::system::system_error& e) {
+          waiter_cancelled = e.code() == asio::error::operation_aborted;
+        }
+        waiter_done = true;
+      },
+      asio::bind_cancellation_slot(give_up.slot(), asio::detached));
+  workbook::run_until_idle(ctx);
+  ASSERT_FALSE(waiter_done) << "acquire() did not wait while the only place was taken";
+  // co_spawn passes the cancellation on to its coroutine through the loop
+  // (impl/co_spawn.hpp, co_spawn_cancellation_handler), so let it arrive.
+  give_up.emit(asio::cancellation_type::terminal);
+  workbook::run_until_idle(ctx);
+  EXPECT_TRUE(waiter_done) << "the cancelled acquire() never ended";
+  EXPECT_TRUE(waiter_cancelled) << "the cancelled acquire() did not report operation_aborted";
+  semaphore.release();  // the place comes back...
+  // ...and must be free for the next caller.
+  bool next_holder = false;
+  asio::co_spawn(
+      ctx,
+      [&]() -> asio::awaitable<void> {
+        co_await semaphore.acquire();
+        next_holder = true;
+        semaphore.release();
+      },
+      asio::detached);
+  workbook::run_until_idle(ctx);
+  EXPECT_TRUE(next_holder)
+      << "after a cancelled acquire(), the semaphore of 1 place had none left: "
+         "the cancellation lost the place";
 }
 
 // ---- several loop threads, in real time (virtual time allows one)
