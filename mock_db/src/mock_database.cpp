@@ -318,6 +318,15 @@ class Operation {
   std::string detail_;
 };
 
+// The diagnostics of an injected error: its SQLSTATE if it is one of the
+// mock's codes (another category's code has none the mock could know).
+Diagnostics injected_diagnostics(const boost::system::error_code& error, std::string message) {
+  return Diagnostics{
+      std::move(message),
+      error.category() == category() ? sqlstate(static_cast<Errc>(error.value())) : "",
+      {}};
+}
+
 // Why an operation was cancelled, for its span.
 std::string cancel_reason(asio::cancellation_type type) {
   if ((type & asio::cancellation_type::terminal) != asio::cancellation_type::none) {
@@ -387,15 +396,16 @@ auto run_operation(std::shared_ptr<Engine> engine, OpKind kind, std::string key,
     throw boost::system::system_error(asio::error::operation_aborted);
   }
   try {
-    if (p.error) throw_database_error(static_cast<Errc>(p.error->value()), "");
+    // An injected error keeps its own category: a test may inject another
+    // backend's code (one that maps onto an ErrorClass) to check that code
+    // tests for the condition, not for the mock's codes.
+    if (p.error) throw DatabaseError(*p.error, injected_diagnostics(*p.error, ""));
     auto result = body(engine->store);
     if (p.error_after) {
-      throw DatabaseError(*p.error_after,
-                          Diagnostics{"the reply was lost after the statement took effect",
-                                      p.error_after->category() == category()
-                                          ? sqlstate(static_cast<Errc>(p.error_after->value()))
-                                          : "",
-                                      {}});
+      throw DatabaseError(
+          *p.error_after,
+          injected_diagnostics(*p.error_after,
+                               "the reply was lost after the statement took effect"));
     }
     op.succeeded();
     co_return result;

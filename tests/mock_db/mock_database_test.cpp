@@ -165,6 +165,24 @@ TEST_F(MockDatabaseTest, FailNextFailsExactlyThatManyOfThatKind) {
   EXPECT_EQ(db.stats()[OpKind::read].failed, 2u);
 }
 
+TEST_F(MockDatabaseTest, AnInjectedErrorOfAnotherCategoryKeepsItsCategory) {
+  // What a real backend's code looks like to the mock: another category,
+  // whose codes map onto the shared conditions.
+  static const struct : boost::system::error_category {
+    const char* name() const noexcept override { return "otherdb"; }
+    std::string message(int) const override { return "the other database is starting up"; }
+    boost::system::error_condition default_error_condition(int) const noexcept override {
+      return mockdb::ErrorClass::unavailable;
+    }
+  } other;
+  const boost::system::error_code starting_up(57, other);
+  db.fail_next(1, starting_up);
+  const auto error = error_of(db.read("notes", 1));
+  EXPECT_EQ(error, starting_up);
+  EXPECT_EQ(error, mockdb::ErrorClass::unavailable);
+  EXPECT_TRUE(mockdb::is_transient(error));
+}
+
 TEST_F(MockDatabaseTest, ErrorsHaveReadableMessages) {
   db.fail_next(1, Errc::too_many_connections);
   try {

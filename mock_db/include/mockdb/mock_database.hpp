@@ -146,7 +146,10 @@ class MockDatabase final : public DatabaseService {
   /// Sets the latency of every kind of operation except connect.
   void set_latency(Latency latency);
 
-  /// The next `count` operations (of kind `only`, if given) fail with `error`.
+  /// The next `count` operations (of kind `only`, if given) fail with `error`:
+  /// one of the mock's codes, or any other (a code of another category that
+  /// maps onto an ErrorClass plays another backend's error), thrown as a
+  /// DatabaseError with that very code.
   void fail_next(std::size_t count, boost::system::error_code error = Errc::connection_reset,
                  std::optional<OpKind> only = std::nullopt);
   /// Each operation (of kind `only`, if given) fails with `error` with
