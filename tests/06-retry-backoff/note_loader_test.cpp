@@ -9,11 +9,14 @@
 //    the note in the end, and no handler blocking the loop (a blocking sleep);
 //  - through a 2 s outage: few attempts (the waits double; linear ones do not);
 //  - through a 1 s outage with a cap of 20 ms: an answer soon after it ends;
-//  - a long outage or a hung read: Errc::timed_out by the deadline;
+//  - a long outage or a hung read (the first, or one after an outage):
+//    Errc::timed_out by the call's deadline;
 //  - permanent errors and a missing note: one attempt;
-//  - each transient error is retried; max_attempts is honoured;
+//  - each transient error is retried, another backend's code for one too;
+//    max_attempts is honoured;
 //  - 100 clients through one outage: retries spread out, not in waves, and two
-//    runs with the same seeds retry at the same times.
+//    runs with the same seeds retry at the same times; one client retries at
+//    the same times alone and beside others.
 //
 // A loop that never stops (retrying a permanent error, or a missing note)
 // must still end the test: past kCeiling reads, CountingDatabase stops
@@ -63,6 +66,23 @@ std::string format(const char* pattern, auto... args) {
 }
 
 double ms(Clock::duration d) { return workbook::to_ms(d); }
+
+// Another backend's error codes, as the mock's interface sees them: a category
+// of their own, each code mapped onto one of the shared conditions. Its code
+// 57 is that backend's "starting up" (PostgreSQL's 57P03), ErrorClass::unavailable.
+class OtherBackendCategory final : public boost::system::error_category {
+ public:
+  const char* name() const noexcept override { return "otherdb"; }
+  std::string message(int /*code*/) const override { return "the database system is starting up"; }
+  boost::system::error_condition default_error_condition(int /*code*/) const noexcept override {
+    return mockdb::ErrorClass::unavailable;
+  }
+};
+
+boost::system::error_code other_backend_starting_up() {
+  static const OtherBackendCategory category;
+  return {57, category};
+}
 
 // The mock database, seen through a wrapper that writes down when each read
 // started, and stops answering reads (they hang until cancelled) past kCeiling.
@@ -361,6 +381,42 @@ TEST_F(RetryBackoff, AHungReadEndsAtTheDeadline) {
                          "the hung read to be cancelled.";
 }
 
+// A read that hangs on a later attempt is cut off by the call's deadline too:
+// the deadline is the call's, not each attempt's.
+TEST_F(RetryBackoff, AHungRetryEndsAtTheCallsDeadline) {
+  const auto p = policy(20, 2ms, 100ms, 300ms);
+  db.outage(0ms, 150ms);
+  db.hang_next(1, OpKind::read);  // the outage comes first: the first read after it hangs
+  const Call call = load(1, p);
+  const std::size_t left = db.stats()[OpKind::read].in_flight;
+  if (!call.ended) {
+    ADD_FAILURE() << "load_note() " << call.outcome() << format(" (%zu attempts)", call.attempts)
+                  << " when its reads failed through a 150 ms outage and the next one hung; "
+                     "expected Errc::timed_out at the deadline, 300 ms after the call started. "
+                     "A deadline checked only between attempts never comes while an attempt "
+                     "hangs: make each attempt with read_by(db, id, deadline).";
+    return;
+  }
+  if (call.took() > p.deadline) {
+    ADD_FAILURE() << "load_note() " << call.outcome()
+                  << format(" %.1f ms after the call started (%zu attempts)", ms(call.took()),
+                            call.attempts)
+                  << " when its reads failed through a 150 ms outage and the next one hung; "
+                     "expected Errc::timed_out at the call's deadline, 300 ms. The deadline "
+                     "restarted with an attempt: read_by(db, id, now() + policy.deadline) gives "
+                     "each attempt a deadline of its own, and an attempt that hangs late runs "
+                     "past the caller's. Compute the deadline once, when the call starts, and "
+                     "pass that same time point to every read_by().";
+    return;
+  }
+  EXPECT_EQ(call.error, mockdb::ErrorClass::timed_out)
+      << "load_note() " << call.outcome()
+      << " when a read after a 150 ms outage hung; expected timed_out";
+  EXPECT_EQ(left, 0u) << left
+                      << " reads were still running when load_note() threw; expected "
+                         "the hung read to be cancelled.";
+}
+
 // Errors that trying again cannot fix.
 class PermanentErrors : public RetryBackoff, public testing::WithParamInterface<Errc> {};
 
@@ -433,6 +489,28 @@ INSTANTIATE_TEST_SUITE_P(RetryBackoff, TransientErrors,
                            return std::string(mockdb::sqlstate(info.param));
                          });
 
+// Another backend's code for the same condition: is_transient compares the
+// condition a code maps onto, where a list of the mock's codes compares codes.
+TEST_F(RetryBackoff, AnotherBackendsTransientCodeIsRetried) {
+  const boost::system::error_code starting_up = other_backend_starting_up();
+  const auto p = policy(8, 2ms, 100ms, 1s);
+  db.fail_next(2, starting_up, OpKind::read);
+  const Call call = load(1, p);
+  if (call.ended && !call.returned && call.error == starting_up && call.attempts < 3) {
+    ADD_FAILURE() << "load_note() did not retry \"" << starting_up.message() << "\" (code "
+                  << starting_up.value() << " of another backend's category, "
+                  << starting_up.category().name() << ", which maps onto ErrorClass::unavailable)"
+                  << format(" and threw it after %zu attempt(s)", call.attempts)
+                  << "; expected it retried like the mock's Errc::unavailable, and the note read "
+                     "on attempt 3. A list of one backend's codes misses other backends' codes "
+                     "for the same condition: decide with mockdb::is_transient(e.code()), which "
+                     "asks which condition the code maps onto.";
+    return;
+  }
+  expect_note(call, 1, "With 2 reads failing with another backend's \"starting up\"");
+  EXPECT_EQ(call.attempts, 3u) << "the first 2 reads failed; expected the third to be the last";
+}
+
 TEST_F(RetryBackoff, GivesUpAfterMaxAttempts) {
   const auto p = policy(4, 2ms, 100ms, 10s);
   db.fail_next(mockdb::MockDatabase::kForever, Errc::connection_reset, OpKind::read);
@@ -498,6 +576,34 @@ class ManyClients : public RetryBackoff {
     return run;
   }
 
+  // When the client with `seed` retried (from its start) through a 100 ms
+  // outage, with `neighbours` other clients (seeds seed+1, seed+2, ...)
+  // calling load_note() beside it on the same database.
+  std::vector<Clock::duration> retries_of(std::uint64_t seed, int neighbours) {
+    mockdb::MockDatabase fresh{mockdb::MockConfig{.max_connections = 0}};
+    workbook::run_to_completion(ctx, ch06::add_sample_notes(fresh, 1), "adding a note");
+    fresh.set_latency(OpKind::read, mockdb::Latency::fixed(kLatency));
+    CountingDatabase mine(fresh);    // the reads of the client watched
+    CountingDatabase theirs(fresh);  // its neighbours' reads
+    const auto start = Clock::now();
+    fresh.outage(0ms, 100ms);
+    {
+      workbook::Watchdog watchdog(5s, "clients calling load_note()", &stalls);
+      const auto ignore = [](const std::exception_ptr&, const std::optional<mockdb::Row>&) {};
+      asio::co_spawn(ctx, ch06::load_note(mine, 1, policy(20, 10ms, 200ms, 5s, seed)), ignore);
+      for (int c = 1; c <= neighbours; ++c) {
+        const auto p = policy(20, 10ms, 200ms, 5s, seed + static_cast<std::uint64_t>(c));
+        asio::co_spawn(ctx, ch06::load_note(theirs, 1, p), ignore);
+      }
+      workbook::run_until_idle(ctx);
+    }
+    std::vector<Clock::duration> retries;
+    for (const auto t : mine.reads) {
+      if (t > start) retries.push_back(t - start);
+    }
+    return retries;
+  }
+
   bool ceiling_ = false;
 };
 
@@ -537,6 +643,41 @@ TEST_F(ManyClients, TheSameSeedsRetryAtTheSameTimes) {
         "policy.seed, so that a test (or a bug report) repeats. std::random_device, or a "
         "generator shared between calls, is not repeatable.",
         first.retries.size(), second.retries.size());
+  }
+}
+
+// One client's waits depend on its own seed only: alone, or beside others.
+TEST_F(ManyClients, AClientRetriesAtTheSameTimesAloneAndBesideOthers) {
+  constexpr std::uint64_t kSeed = 5;
+  const std::vector<Clock::duration> alone = retries_of(kSeed, 0);
+  const std::vector<Clock::duration> again = retries_of(kSeed, 0);
+  if (alone != again) {
+    ADD_FAILURE() << format(
+        "two runs of one client with seed %d, alone, retried at different times (%zu and %zu "
+        "retries); expected the same times: the jitter must come from a generator seeded with "
+        "policy.seed, so that a test (or a bug report) repeats.",
+        static_cast<int>(kSeed), alone.size(), again.size());
+    return;
+  }
+  const std::vector<Clock::duration> beside = retries_of(kSeed, 10);
+  if (alone != beside) {
+    std::size_t i = 0;
+    while (i < alone.size() && i < beside.size() && alone[i] == beside[i]) ++i;
+    const auto at = [](const std::vector<Clock::duration>& times, std::size_t n) {
+      return n < times.size() ? format("at %.3f ms", ms(times[n])) : std::string("never");
+    };
+    ADD_FAILURE() << format(
+                         "a client with seed %d retried at other times beside 10 clients "
+                         "(seeds 6 to 15) than alone: its retry %zu came ",
+                         static_cast<int>(kSeed), i + 1)
+                  << at(alone, i) << " alone and " << at(beside, i)
+                  << " beside them (its last retry: " << at(alone, alone.size() - 1) << " alone, "
+                  << at(beside, beside.size() - 1)
+                  << " beside); expected the same times: a client's waits must depend on its "
+                     "own seed only. The clients share one generator (static, thread_local or "
+                     "global): each call reseeds it and every client draws from it, so a "
+                     "client's waits depend on who else runs. Give each call a generator of its "
+                     "own: std::mt19937_64 jitter(policy.seed) inside load_note().";
   }
 }
 
