@@ -48,8 +48,9 @@ struct RetryPolicy {
 /// Returns the note, or std::nullopt if there is no such note (an answer, not
 /// a failure: it is not retried). Throws mockdb::DatabaseError: the error
 /// itself if it is not transient, the last error when `policy.max_attempts`
-/// attempts have failed, or Errc::timed_out (ErrorClass::timed_out) when
-/// `policy.deadline` has passed (or would pass before the next attempt). No
+/// attempts have failed, or Errc::timed_out (ErrorClass::timed_out) by
+/// `policy.deadline`: when it has passed, or sooner, once the next attempt
+/// could not begin before it (throwing early is allowed, not required). No
 /// read it started is still running when it returns or throws.
 boost::asio::awaitable<std::optional<mockdb::Row>> load_note(mockdb::DatabaseService& db,
                                                              mockdb::Id id, RetryPolicy policy);
