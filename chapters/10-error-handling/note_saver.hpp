@@ -52,10 +52,14 @@ class SaveReporter {
   /// The save failed unexpectedly. `error` is not null. For a database
   /// failure it is a boost::system::system_error whose code() is the
   /// database's own (so mockdb::is_transient(code) and comparisons with
-  /// mockdb::ErrorClass work on it), whose what() says what was being done
-  /// ("saving note 42 for user 7: ...") and goes on with the database's
-  /// message, and which nests the database's exception: std::rethrow_if_nested
-  /// rethrows it, a mockdb::DatabaseError with the server's diagnostics.
+  /// mockdb::ErrorClass work on it), whose what() says what was being done,
+  /// naming the note and the user, each word followed by its number (for
+  /// example "saving note 42 for user 7: ..."; "user 7's note #42" does too),
+  /// and goes on with the database's message, and which nests the database's
+  /// exception: std::rethrow_if_nested rethrows it, a mockdb::DatabaseError
+  /// with the server's diagnostics. Any other failure (a bug's
+  /// std::logic_error, a std::bad_alloc) is reported here too, as it was
+  /// thrown or nested in an error that adds context.
   virtual void failed(const Edit& edit, std::exception_ptr error) = 0;
 };
 

@@ -4,29 +4,40 @@
 // exactly one report to the caller's SaveReporter; a database failure is
 // reported, says which note and whose was being saved, and still carries the
 // database's error code (a retry predicate tests it) with the database's own
-// exception nested inside; nothing escapes the event loop; saves overlap; and
-// a title full of SQL is stored as typed. Faults are injected with the mock's
-// fail_next(), in virtual time. The pitfall reports saved and refused edits
-// correctly and drops every failure. tests/10-error-handling/wrong-fixes/
-// holds the plausible wrong fixes this test must reject.
+// exception nested inside; a failure that is not the database's (a bug's
+// std::logic_error) is reported too; nothing escapes the event loop; saves
+// overlap; and a title reaches the database only as a parameter, never in the
+// SQL text, and is stored as typed. Faults are injected with the mock's
+// fail_next(), or by a faulty layer over it, in virtual time. The pitfall
+// reports saved and refused edits correctly and drops every failure.
+// tests/10-error-handling/wrong-fixes/ holds the plausible wrong fixes this
+// test must reject.
 #include "note_saver.hpp"
 
 #include <gtest/gtest.h>
 
+#include <boost/asio/awaitable.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/core/demangle.hpp>
 #include <boost/json/value.hpp>
 #include <boost/system/system_error.hpp>
 #include <exception>
 #include <iostream>
+#include <memory>
 #include <optional>
+#include <regex>
 #include <sstream>
+#include <stdexcept>
 #include <string>
+#include <typeinfo>
+#include <utility>
 #include <vector>
 
 #include "mockdb/errors.hpp"
 #include "mockdb/mock_database.hpp"
 #include "workbook/clock.hpp"
 #include "workbook/run.hpp"
+#include "workbook/trace.hpp"
 #include "workbook/watchdog.hpp"
 
 namespace asio = boost::asio;
@@ -104,25 +115,100 @@ std::optional<boost::system::error_code> code_of(const std::exception_ptr& error
 struct Nested {
   std::optional<boost::system::error_code> database_code;
   std::string found;
+  // A std::nested_exception that holds nothing: std::throw_with_nested was
+  // called where there was no exception being handled.
+  bool empty = false;
 };
+
+// The std::nested_exception part of `outer`, if it has one.
+const std::nested_exception* nest_of(const std::exception& outer) {
+  return dynamic_cast<const std::nested_exception*>(&outer);
+}
 
 Nested nested_in(const std::exception_ptr& error) {
   try {
     std::rethrow_exception(error);
   } catch (const std::exception& outer) {
+    const std::nested_exception* const nest = nest_of(outer);
+    if (nest == nullptr) return {std::nullopt, "nothing"};
+    // rethrow_nested() on a null nested_ptr() calls std::terminate: look first.
+    if (!nest->nested_ptr()) {
+      return {std::nullopt, "a std::nested_exception with nothing inside (a null nested_ptr())",
+              true};
+    }
     try {
-      std::rethrow_if_nested(outer);
+      nest->rethrow_nested();
     } catch (const mockdb::DatabaseError& inner) {
       return {inner.code(), "a mockdb::DatabaseError"};
     } catch (const std::exception& inner) {
       return {std::nullopt, std::string("an exception that is not a mockdb::DatabaseError (\"") +
                                 inner.what() + "\")"};
+    } catch (...) {
+      return {std::nullopt, "an exception that is not a std::exception"};
     }
     return {std::nullopt, "nothing"};
   } catch (...) {
     return {std::nullopt, "nothing"};
   }
 }
+
+// The name of an exception's dynamic type ("std::bad_alloc").
+std::string type_of(const std::exception& e) { return boost::core::demangle(typeid(e).name()); }
+
+// Whether `error` is, or nests (at any depth), a std::logic_error saying `what`.
+bool carries_logic_error(const std::exception_ptr& error, const std::string& what) {
+  try {
+    std::rethrow_exception(error);
+  } catch (const std::logic_error& e) {
+    if (e.what() == what) return true;
+    const std::nested_exception* const nest = nest_of(e);
+    return nest != nullptr && nest->nested_ptr() && carries_logic_error(nest->nested_ptr(), what);
+  } catch (const std::exception& e) {
+    const std::nested_exception* const nest = nest_of(e);
+    return nest != nullptr && nest->nested_ptr() && carries_logic_error(nest->nested_ptr(), what);
+  } catch (...) {
+    return false;
+  }
+}
+
+// Whether `text` names `word` followed closely by `number` ("note 42",
+// "note #42", "Note: 42"), not by a longer number ("note 420").
+bool names(const std::string& text, const std::string& word, mockdb::Id number) {
+  const std::regex pattern("\\b" + word + "\\D{0,5}" + std::to_string(number) + "(?!\\d)",
+                           std::regex::ECMAScript | std::regex::icase);
+  return std::regex_search(text, pattern);
+}
+
+// A layer over the database with a bug: its update() throws a std::logic_error,
+// as a bug in a driver, a cache or an ORM does, instead of a database error.
+class FaultyLayer final : public mockdb::DatabaseService {
+ public:
+  static constexpr const char* kBug = "FaultyLayer::update: invariant violated (a bug)";
+
+  explicit FaultyLayer(mockdb::DatabaseService& db) : db_(db) {}
+
+  asio::awaitable<mockdb::Id> create(std::string table, mockdb::Row row) override {
+    return db_.create(std::move(table), std::move(row));
+  }
+  asio::awaitable<std::optional<mockdb::Row>> read(std::string table, mockdb::Id id) override {
+    return db_.read(std::move(table), id);
+  }
+  asio::awaitable<bool> update(std::string /*table*/, mockdb::Id /*id*/,
+                               mockdb::Row /*fields*/) override {
+    throw std::logic_error(kBug);
+    co_return false;  // makes update() a coroutine: the bug strikes when it is awaited
+  }
+  asio::awaitable<bool> remove(std::string table, mockdb::Id id) override {
+    return db_.remove(std::move(table), id);
+  }
+  asio::awaitable<mockdb::Rows> query(std::string sql, mockdb::Params params) override {
+    return db_.query(std::move(sql), std::move(params));
+  }
+  asio::awaitable<std::unique_ptr<mockdb::Connection>> connect() override { return db_.connect(); }
+
+ private:
+  mockdb::DatabaseService& db_;
+};
 
 std::string describe(const Report& r) {
   switch (r.kind) {
@@ -167,6 +253,9 @@ class NoteSaverTest : public ::testing::Test {
   }
 
   void start(const Edit& edit) { ch10::start_save(ctx.get_executor(), db, edit, reporter); }
+  void start_on(mockdb::DatabaseService& service, const Edit& edit) {
+    ch10::start_save(ctx.get_executor(), service, edit, reporter);
+  }
 
   // Runs the loop until every save has ended. An exception out of the loop is
   // a failure of its own: it stops everything else running on the loop.
@@ -177,19 +266,38 @@ class NoteSaverTest : public ::testing::Test {
       try {
         workbook::run_until_idle(ctx);
         break;
+      } catch (const boost::system::system_error& e) {
+        escaped.push_back({e.what(), type_of(e), true});
       } catch (const std::exception& e) {
-        escaped.emplace_back(e.what());
+        escaped.push_back({e.what(), type_of(e), false});
+      } catch (...) {
+        escaped.push_back({"", "an exception that is not a std::exception", false});
       }
     }
     std::cerr.rdbuf(real_cerr);
     cerr_text += log.str();
-    for (const std::string& what : escaped) {
-      ADD_FAILURE() << "a failure escaped the event loop: io_context::run() threw \"" << what
-                    << "\". Expected it to reach the caller's reporter: an exception out of a "
-                       "completion handler unwinds run() itself, so every other save and "
-                       "request on this loop stops with it, and whoever runs the loop, not the "
-                       "caller, gets an error it cannot place. Pass the exception_ptr to "
-                       "reporter.failed() instead of rethrowing it.";
+    for (const Escaped& e : escaped) {
+      const std::string threw = e.type + " (\"" + e.what + "\")";
+      if (e.database) {
+        ADD_FAILURE() << "a failure escaped the event loop: io_context::run() threw " << threw
+                      << ", a database failure. Expected it to reach the caller's reporter: an "
+                         "exception out of a completion handler unwinds run() itself, so every "
+                         "other save and request on this loop stops with it, and whoever runs "
+                         "the loop, not the caller, gets an error it cannot place. Pass the "
+                         "exception_ptr to reporter.failed() instead of rethrowing it.";
+      } else {
+        // Not a database error rethrown: code that ran on the loop threw it.
+        ADD_FAILURE() << "a failure escaped the event loop: io_context::run() threw " << threw
+                      << ", which is not a database error: code that ran on the loop (a "
+                         "completion handler, or the reporter it called) threw it. Expected "
+                         "nothing to leave run(), every failure reaching reporter.failed(). A "
+                         "std::bad_alloc or garbage there usually means a handler read something "
+                         "that no longer exists: a handler that captures by reference ([&]) "
+                         "start_save()'s parameters, such as the edit (moved from, then "
+                         "destroyed when start_save() returned), reads a dead object when it "
+                         "runs later: a handler's captures must own what they use (capture the "
+                         "edit by value).";
+      }
     }
   }
 
@@ -204,8 +312,12 @@ class NoteSaverTest : public ::testing::Test {
           " co_spawn(..., detached) discards the coroutine's exception_ptr (its handler ignores "
           "every argument); give co_spawn a completion handler that passes it to "
           "reporter.failed().";
-      if (!escaped.empty()) {
+      if (!escaped.empty() && escaped.front().database) {
         instead = " It escaped the event loop instead (see above): pass it to reporter.failed().";
+      } else if (!escaped.empty()) {
+        instead =
+            " Something else escaped the event loop instead (see above), before the "
+            "report was made.";
       } else if (!cerr_text.empty()) {
         instead = " It was written to std::cerr instead (\"" + cerr_text.substr(0, 200) +
                   "\"): a log line is not a report, the caller who started the save never "
@@ -237,13 +349,14 @@ class NoteSaverTest : public ::testing::Test {
   void expect_context(const Edit& edit, const std::exception_ptr& error,
                       mockdb::ErrorClass expected_class, const std::string& database_says) {
     const std::string what = what_of(error);
-    const std::string note = "note " + std::to_string(edit.note);
-    const std::string user = "user " + std::to_string(edit.user);
     // A message that begins with the database's own has had no context added.
     const bool bare = what.find(database_says) < 10;
-    EXPECT_TRUE(what.find(note) != std::string::npos && what.find(user) != std::string::npos)
+    // Any phrasing will do, as long as each number stands next to its word:
+    // "note 42 for user 7", "user 7's note #42".
+    EXPECT_TRUE(names(what, "note", edit.note) && names(what, "user", edit.user))
         << "error lacks context: the failure of " << save_of(edit) << " was reported as \"" << what
-        << "\", which does not name the note (\"" << note << "\") and the user (\"" << user << "\")"
+        << "\", which does not name the note (the word \"note\" followed by " << edit.note
+        << ") and the user (the word \"user\" followed by " << edit.user << ")"
         << (bare ? ": it is the database's message alone, with nothing added on its way out" : "")
         << ". Expected what() to say what was being done, e.g. \"" << save_of(edit) << ": "
         << database_says
@@ -282,6 +395,18 @@ class NoteSaverTest : public ::testing::Test {
              "mockdb::is_transient() and ErrorClass comparisons keep working.";
     }
 
+    if (nested.empty) {
+      ADD_FAILURE() << "the reported error of " << save_of(edit) << " (\"" << what
+                    << "\") does not nest the database's own exception (throw_with_nested must "
+                       "be called inside the catch block): it is a std::nested_exception whose "
+                       "nested_ptr() is null. std::throw_with_nested nests "
+                       "std::current_exception(), the exception being handled, and after the "
+                       "catch block there is none; a caller's std::rethrow_if_nested on it "
+                       "calls std::terminate. Expected the mockdb::DatabaseError inside it: "
+                       "call std::throw_with_nested in the catch block itself (a catch block "
+                       "in a coroutine may throw; only co_await is forbidden there).";
+      return;
+    }
     EXPECT_TRUE(!code || (nested.database_code.has_value() && *nested.database_code == *code))
         << "the reported error of " << save_of(edit) << " does not nest the database's own "
         << "exception: std::rethrow_if_nested found " << nested.found
@@ -291,11 +416,46 @@ class NoteSaverTest : public ::testing::Test {
            "from std::nested_exception.";
   }
 
+  // Checks that no statement the database received (its trace keeps each
+  // query's SQL text) spells one of these titles: as typed, or with its quotes
+  // doubled or backslashed, as hand-made escaping writes them.
+  void expect_titles_only_in_parameters(const std::vector<Edit>& edits) {
+    const auto escaped_as = [](const std::string& title, const std::string& quote) {
+      std::string out;
+      for (const char c : title) out += c == '\'' ? quote : std::string(1, c);
+      return out;
+    };
+    for (const workbook::Span& span : db.trace().spans()) {
+      if (span.operation != "query") continue;
+      for (const Edit& edit : edits) {
+        const bool spelled = span.key.find(edit.title) != std::string::npos ||
+                             span.key.find(escaped_as(edit.title, "''")) != std::string::npos ||
+                             span.key.find(escaped_as(edit.title, "\\'")) != std::string::npos;
+        if (!spelled) continue;
+        ADD_FAILURE()
+            << "the title became part of the SQL text: " << save_of(edit) << " with the title \""
+            << edit.title << "\" sent the database the query \"" << span.key
+            << "\". Expected the title only among the query's parameters, never in its text: "
+               "quoting or escaping it by hand (doubling its quotes) is the habit that lets "
+               "the one forgotten place through, and what is in the text is parsed as SQL. "
+               "Pass it as a $n parameter (\"... AND title = $2\" with the title in "
+               "mockdb::Params), which the database never parses.";
+        return;  // one message is enough
+      }
+    }
+  }
+
   workbook::VirtualTime time;
   asio::io_context ctx;
   mockdb::MockDatabase db;
   Recorder reporter;
-  std::vector<std::string> escaped;
+  // What io_context::run() threw: what(), its type, whether a database failure.
+  struct Escaped {
+    std::string what;
+    std::string type;
+    bool database = false;
+  };
+  std::vector<Escaped> escaped;
   std::string cerr_text;
   workbook::Watchdog watchdog{10s, "a chapter 10 test"};
 };
@@ -330,6 +490,45 @@ TEST_F(NoteSaverTest, AFailedDuplicateCheckIsReportedWithContext) {
   run_saves();
   const std::exception_ptr error = expect_reported_failure(edit, "database unavailable");
   if (error) expect_context(edit, error, mockdb::ErrorClass::unavailable, "unavailable");
+}
+
+// The interface promises one report for every save, whatever failed: a bug's
+// std::logic_error or a std::bad_alloc reaches failed() as well as a database
+// error does, even though only a database error gets context.
+TEST_F(NoteSaverTest, AFailureThatIsNotTheDatabasesIsReportedToo) {
+  FaultyLayer faulty(db);
+  const Edit edit = edit_of(kFirstOwn, "Shopping list");
+  start_on(faulty, edit);
+  run_saves();
+  const std::vector<Report> reports = reporter.about(edit.note);
+  const std::string thrown = std::string("std::logic_error (\"") + FaultyLayer::kBug + "\")";
+  if (reports.empty()) {
+    std::string instead;
+    if (!escaped.empty()) {
+      instead = " It escaped the event loop instead (see above).";
+    } else if (!cerr_text.empty()) {
+      instead = " It was written to std::cerr instead (\"" + cerr_text.substr(0, 200) +
+                "\"): a log line is not a report.";
+    }
+    ADD_FAILURE() << "failure was swallowed: " << save_of(edit) << " failed with a " << thrown
+                  << ", not a database error, and the reporter heard nothing: no saved(), "
+                     "refused() or failed() call. Expected one failed() call carrying the "
+                     "std::logic_error: the caller must hear of every failed save, not only of "
+                     "the database's. A catch, or a completion handler, that passes on only "
+                     "boost::system::system_error drops a bug's std::logic_error or a "
+                     "std::bad_alloc without a trace, and so does co_spawn(..., detached) "
+                     "after a coroutine that reports only the failures it catches. Pass every "
+                     "non-null exception_ptr to reporter.failed()."
+                  << instead;
+    return;
+  }
+  EXPECT_TRUE(reports.size() == 1 && reports.front().kind == Report::failed &&
+              reports.front().error &&
+              carries_logic_error(reports.front().error, FaultyLayer::kBug))
+      << save_of(edit) << " failed with a " << thrown << " and was reported as ["
+      << describe(reports)
+      << "]; expected exactly one failed() call carrying that std::logic_error (as it is, or "
+         "nested inside an error that adds context).";
 }
 
 TEST_F(NoteSaverTest, ExpectedOutcomesAreReportedOnceAndNotAsFailures) {
@@ -409,6 +608,7 @@ TEST_F(NoteSaverTest, HostileTitlesAreStoredVerbatim) {
   }
   EXPECT_EQ(db.count(ch10::kNotesTable), notes_before)
       << "saving titles that contain SQL changed the number of notes.";
+  expect_titles_only_in_parameters(edits);
 
   // The duplicate check must match the exact text, quotes and all.
   const Edit copy = edit_of(kFirstOwn, titles.front());
