@@ -16,6 +16,8 @@
 // names the mistake, with the figures.
 #include <gtest/gtest.h>
 
+#include <boost/asio/error.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/json/object.hpp>
 #include <cstdio>
@@ -129,6 +131,35 @@ class Timeouts : public testing::Test {
       seen.took = Clock::now() - start;  // how far virtual time got before nothing could run
     }
     return seen;
+  }
+
+  // call() for a caller that gives up: `task` races a timer of `patience`
+  // (operator||), which cancels it when it fires, as a client that hangs up
+  // or a shorter deadline around the request would. What is observed is the
+  // request itself: when it ended, how, and what it left in flight.
+  template <typename T>
+  Call<T> call_and_give_up(const std::string& what, asio::awaitable<T> task,
+                           Clock::duration patience) {
+    Call<T> seen;
+    seen.what = what;
+    workbook::Watchdog watchdog(10s, seen.what);
+    const auto start = Clock::now();
+    try {
+      workbook::run_to_completion(ctx, give_up(observe(std::move(task), seen), patience),
+                                  seen.what);
+    } catch (const workbook::NeverCompleted& e) {
+      seen.never_completed = e.what();
+      seen.took = Clock::now() - start;
+    }
+    return seen;
+  }
+
+  // Races `observed` against a sleep of `patience`: the loser is cancelled
+  // (terminal), and waited for.
+  static asio::awaitable<void> give_up(asio::awaitable<void> observed, Clock::duration patience) {
+    using namespace asio::experimental::awaitable_operators;
+    auto race = std::move(observed) || workbook::sleep_for(patience);
+    co_await std::move(race);
   }
 
   // Awaits `task` and writes down what it did the moment it ended. `seen` is
@@ -393,6 +424,175 @@ TEST_F(Timeouts, FastReadIsNotDelayed) {
   }
   EXPECT_EQ(cancelled(OpKind::read), 0u) << "a read that completed in time was cancelled";
   expect_nothing_left_behind(seen);
+}
+
+TEST_F(Timeouts, FastReadLeavesNoTimerPending) {
+  // A timeout of 30 s, a read of 10 ms: once the note is back, nothing of the
+  // deadline may be left waiting in the event loop.
+  ch05::NoteService notes(db, 30s);
+  const auto seen =
+      call("get_note(7) with a timeout of 30 s (the read takes 10 ms)", notes.get_note(7));
+  if (!expect_completed(seen, 30s)) return;
+  ASSERT_FALSE(seen.thrown) << seen.what << " threw \"" << inspect(seen.thrown).message
+                            << "\"; expected note 7 after 10 ms";
+  const auto answered = Clock::now();
+  workbook::run_until_idle(ctx);  // runs what the request left behind, advancing virtual time
+  const auto left_waiting = Clock::now() - answered;
+  if (left_waiting > Clock::duration::zero()) {
+    ADD_FAILURE() << format(
+                         "timer left pending: %s answered after %.0f ms, but its deadline was "
+                         "still waiting: the event loop went idle only %.0f ms after the "
+                         "answer, when the timer fired for nothing; expected nothing of the "
+                         "timeout left once the request has returned (idle at once, 0 ms)",
+                         seen.what.c_str(), ms(seen.took), ms(left_waiting))
+                  << ".\nA deadline that is not cancelled when the operation wins stays in the "
+                     "loop for its whole length, one per request, with its handler and "
+                     "everything it holds: a server that shuts down waits for the longest of "
+                     "them. Cancel the timer when the operation ends first (deadline.cancel(), "
+                     "or let operator|| cancel the loser).";
+  }
+}
+
+TEST_F(Timeouts, OneMillisecondReadIsNotDelayed) {
+  // Latencies and limits that are not round numbers: the answer comes the
+  // moment the read ends, not at the next tick of some clock.
+  ch05::NoteService notes(db, 50ms);
+  db.set_latency(OpKind::read, mockdb::Latency::fixed(1ms));
+  const auto seen =
+      call("get_note(7) with a timeout of 50 ms (the read takes 1 ms)", notes.get_note(7));
+  if (!expect_completed(seen, 50ms)) return;
+  ASSERT_FALSE(seen.thrown) << seen.what << " threw \"" << inspect(seen.thrown).message
+                            << "\"; expected note 7 after 1 ms";
+  ASSERT_TRUE(seen.value && *seen.value) << "note 7 exists, yet get_note() did not return it";
+  if (seen.took != 1ms) {
+    ADD_FAILURE() << format(
+                         "%s answered after %.2f ms, %.2f ms late; expected the answer the "
+                         "moment the read ended, at 1 ms",
+                         seen.what.c_str(), ms(seen.took), ms(seen.took - 1ms))
+                  << ".\nLooking at intervals whether the operation has ended (a loop of "
+                     "sleep_for(5 ms)) makes every answer late by up to the interval, and every "
+                     "deadline too. Wait for the operation and the timer themselves: race them "
+                     "(operator||), so that the first to end resumes the request at once.";
+  }
+  expect_nothing_left_behind(seen);
+}
+
+TEST_F(Timeouts, DeadlineOf23MsFiresAt23Ms) {
+  ch05::NoteService notes(db, 50ms);
+  db.hang_next(1, OpKind::read);
+  const auto seen = call("get_note(8, 23 ms) of a read that hangs", notes.get_note(8, 23ms));
+  if (!expect_completed(seen, 23ms)) return;
+  const Thrown t = inspect(seen.thrown);
+  if (t.code == mockdb::ErrorClass::timed_out && seen.took > 23ms && seen.took < 50ms) {
+    ADD_FAILURE() << format(
+                         "%s timed out after %.2f ms, %.2f ms late; expected Errc::timed_out at "
+                         "exactly 23 ms, its deadline",
+                         seen.what.c_str(), ms(seen.took), ms(seen.took - 23ms))
+                  << ".\nA deadline looked at from time to time (a loop that sleeps a few ms, "
+                     "then compares the clock with the limit) fires at the first look after "
+                     "it has passed. Let a workbook::Timer set to the limit wake the request: "
+                     "race it against the operation (operator||).";
+    expect_nothing_left_behind(seen);
+    return;
+  }
+  expect_timed_out(seen, 23ms, "the call's own timeout");
+}
+
+// ---- The caller's cancellation reaches the operation ----
+
+TEST_F(Timeouts, CallerThatGivesUpEndsTheRequestAtOnce) {
+  // The service allows 1000 ms; the caller (a client that hangs up) gives up
+  // after 10 ms and cancels the request. The read must stop then, not at the
+  // request's own deadline.
+  ch05::NoteService notes(db, 1000ms);
+  db.hang_next(1, OpKind::read);
+  const auto seen = call_and_give_up(
+      "get_note(7) with a timeout of 1000 ms, cancelled by its caller after 10 ms (a read "
+      "that hangs)",
+      notes.get_note(7), 10ms);
+  if (!expect_completed(seen, 10ms)) return;
+  const Thrown t = inspect(seen.thrown);
+  if (seen.took > 10ms) {
+    ADD_FAILURE() << format(
+                         "the caller's cancellation was ignored: %s ended only after %.0f ms, "
+                         "with \"%s\"; expected it to end at once, at 10 ms, with "
+                         "operation_aborted",
+                         seen.what.c_str(), ms(seen.took), t.message.c_str())
+                  << ".\nThe operation did not hear its caller: it runs under a "
+                     "cancellation_signal of your own (co_spawn with "
+                     "bind_cancellation_slot(signal.slot(), ...)), which takes the place of "
+                     "the caller's cancellation slot, so only your timer can stop it. Forward "
+                     "the caller's cancellation into your signal (a handler on the slot of "
+                     "co_await this_coro::cancellation_state), or race with operator|| or a "
+                     "parallel group, which pass it on to both sides.";
+    expect_nothing_left_behind(seen);
+    return;
+  }
+  if (seen.left_in_flight != 0 || seen.open_connections != 0) {
+    ADD_FAILURE() << format(
+                         "%s ended at %.0f ms, with \"%s\", while %zu database operation(s) were "
+                         "still in flight, holding %zu connection(s); expected the caller's "
+                         "cancellation to cancel the read and wait for it to end",
+                         seen.what.c_str(), ms(seen.took), t.message.c_str(), seen.left_in_flight,
+                         seen.open_connections)
+                  << ".\nThe caller's cancellation stopped the request's own wait (a sleep, a "
+                     "timer) but not the operation, which runs on under a cancellation_signal "
+                     "of your own. Forward the caller's cancellation to the operation and wait "
+                     "for it to end, or race with operator||, which does both.";
+    return;
+  }
+  if (t.code == mockdb::ErrorClass::timed_out) {
+    ADD_FAILURE() << format(
+                         "%s was reported as a timeout: it threw \"%s\" at %.0f ms, long before "
+                         "its limit of 1000 ms; expected operation_aborted, the caller's own "
+                         "cancellation",
+                         seen.what.c_str(), t.message.c_str(), ms(seen.took))
+                  << ".\nOnly the deadline passing is a timeout. When the race ends because "
+                     "the caller cancelled it, the timer's wait ends too, with "
+                     "operation_aborted: look at how it ended (its error_code), not only at "
+                     "which side ended first.";
+    return;
+  }
+  EXPECT_EQ(t.code, boost::system::error_code(asio::error::operation_aborted))
+      << seen.what << " threw \"" << t.message << "\"; expected operation_aborted, the "
+      << "caller's own cancellation, unchanged";
+  EXPECT_EQ(cancelled(OpKind::read), 1u)
+      << "the read must be cancelled by the caller's cancellation; the database counted "
+      << cancelled(OpKind::read) << " cancelled read(s)";
+}
+
+TEST_F(Timeouts, NestedTimeoutsEndAtTheShorterOne) {
+  // A request of 50 ms around a read of its own with 1000 ms: the outer
+  // deadline cancels the inner request, and that must reach the read.
+  db.hang_next(1, OpKind::read);
+  auto inner = ch05::with_timeout(db.read(ch05::kNotesTable, 7), 1000ms, "the inner read");
+  auto outer = ch05::with_timeout(std::move(inner), 50ms, "the outer request");
+  const auto seen =
+      call("with_timeout(with_timeout(read of a note, 1000 ms), 50 ms) of a read that hangs",
+           std::move(outer));
+  if (!expect_completed(seen, 50ms)) return;
+  if (seen.took > 50ms) {
+    ADD_FAILURE() << format(
+                         "the outer deadline did not reach the inner request: %s ended only "
+                         "after %.0f ms, with \"%s\"; expected Errc::timed_out at 50 ms, the "
+                         "outer (shorter) deadline",
+                         seen.what.c_str(), ms(seen.took), inspect(seen.thrown).message.c_str())
+                  << ".\nThe outer with_timeout cancelled the inner one at 50 ms, and the inner "
+                     "one did not pass that on to its read: the read runs under a "
+                     "cancellation_signal of its own (co_spawn with "
+                     "bind_cancellation_slot(signal.slot(), ...)), which only its own timer "
+                     "emits into. Forward the caller's cancellation into that signal (a "
+                     "handler on the slot of co_await this_coro::cancellation_state), or race "
+                     "with operator|| or a parallel group, which pass it on.";
+    expect_nothing_left_behind(seen);
+    return;
+  }
+  expect_timed_out(seen, 50ms, "the outer with_timeout's argument");
+  if (seen.thrown && inspect(seen.thrown).code == mockdb::ErrorClass::timed_out) {
+    EXPECT_NE(inspect(seen.thrown).message.find("the outer request"), std::string::npos)
+        << "the timeout is the outer request's (50 ms), and its message should say so; it says \""
+        << inspect(seen.thrown).message << "\"";
+  }
 }
 
 TEST_F(Timeouts, MissingNoteIsNotATimeout) {

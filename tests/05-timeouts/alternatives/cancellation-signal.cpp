@@ -1,12 +1,18 @@
 // RIGHT: at the deadline a timer emits terminal cancellation; the operation is awaited to its end.
 // The operation runs in a coroutine whose cancellation slot is the signal's;
 // at the deadline the timer emits, the operation throws operation_aborted,
-// and only then, with the query ended, is the timeout reported.
+// and only then, with the query ended, is the timeout reported. That slot
+// takes the place of the caller's, so the caller's own cancellation is passed
+// on into the signal by hand (wrong-fixes/private-signal-ignores-the-caller
+// is this file without that).
 #include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/cancellation_signal.hpp>
+#include <boost/asio/cancellation_state.hpp>
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/error.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/system/system_error.hpp>
 #include <exception>
 #include <memory>
 #include <utility>
@@ -28,6 +34,18 @@ boost::asio::awaitable<void> run_with_timeout(boost::asio::awaitable<void> op,
   };
   const auto ex = co_await asio::this_coro::executor;
   auto state = std::make_shared<Deadline>();
+  // The caller's cancellation (a client that gives up, a shorter deadline
+  // around this one) arrives on this coroutine's cancellation state, whose
+  // slot nothing else uses while the operation runs under our own signal:
+  // pass it on into that signal, or the operation would never hear it.
+  asio::cancellation_state caller = co_await asio::this_coro::cancellation_state;
+  if (caller.cancelled() != asio::cancellation_type::none) {
+    throw boost::system::system_error(asio::error::operation_aborted);  // cancelled already
+  }
+  asio::cancellation_slot from_caller = caller.slot();
+  if (from_caller.is_connected()) {  // else nothing can cancel the caller: nothing to pass on
+    from_caller.assign([state](asio::cancellation_type type) { state->cancel.emit(type); });
+  }
   workbook::Timer deadline(ex, limit);
   deadline.async_wait([state](const boost::system::error_code& ec) {
     if (ec) return;  // cancelled: the operation ended first
@@ -42,10 +60,11 @@ boost::asio::awaitable<void> run_with_timeout(boost::asio::awaitable<void> op,
   } catch (...) {
     error = std::current_exception();
   }
+  if (from_caller.is_connected()) from_caller.clear();  // the operation has ended
   deadline.cancel();
   if (!error) co_return;
   if (state->passed) throw_timed_out(what, limit);
-  std::rethrow_exception(error);
+  std::rethrow_exception(error);  // the operation's own error, or the caller's cancellation
 }
 
 boost::asio::awaitable<std::optional<mockdb::Row>> NoteService::get_note(

@@ -27,7 +27,11 @@ boost::asio::awaitable<void> run_with_timeout(boost::asio::awaitable<void> op,
       asio::co_spawn(ex, std::move(op), asio::deferred), deadline.async_wait(asio::deferred));
   auto [order, error, waited] =
       co_await group.async_wait(asio::experimental::wait_for_one(), asio::use_awaitable);
-  if (order[0] == 1) throw_timed_out(what, limit);  // the timer first: the operation was cancelled
+  // The timer first, and not cancelled: the deadline passed, and the operation
+  // was cancelled. A timer that ended with operation_aborted was cancelled by
+  // the caller (a client that gave up, a shorter deadline around this one),
+  // and that is not a timeout: the operation's own error says what happened.
+  if (order[0] == 1 && !waited) throw_timed_out(what, limit);
   if (error) std::rethrow_exception(error);
 }
 
