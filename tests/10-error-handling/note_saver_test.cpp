@@ -404,7 +404,7 @@ class NoteSaverTest : public ::testing::Test {
                        "catch block there is none; a caller's std::rethrow_if_nested on it "
                        "calls std::terminate. Expected the mockdb::DatabaseError inside it: "
                        "call std::throw_with_nested in the catch block itself (a catch block "
-                       "in a coroutine may throw; only co_await is forbidden there).";
+                       "in a coroutine may throw; it may not co_await).";
       return;
     }
     EXPECT_TRUE(!code || (nested.database_code.has_value() && *nested.database_code == *code))
