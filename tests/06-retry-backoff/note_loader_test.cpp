@@ -70,6 +70,8 @@ double ms(Clock::duration d) { return workbook::to_ms(d); }
 // Another backend's error codes, as the mock's interface sees them: a category
 // of their own, each code mapped onto one of the shared conditions. Its code
 // 57 is that backend's "starting up" (PostgreSQL's 57P03), ErrorClass::unavailable.
+// A final class, used only through the static instance below.
+// NOLINTNEXTLINE(cppcoreguidelines-virtual-class-destructor)
 class OtherBackendCategory final : public boost::system::error_category {
  public:
   const char* name() const noexcept override { return "otherdb"; }
