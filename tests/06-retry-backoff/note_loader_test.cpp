@@ -642,8 +642,8 @@ TEST_F(ManyClients, TheSameSeedsRetryAtTheSameTimes) {
     ADD_FAILURE() << format(
         "two runs of 100 clients with the same seeds retried at different times (%zu and %zu "
         "retries); expected the same times: the jitter must come from a generator seeded with "
-        "policy.seed, so that a test (or a bug report) repeats. std::random_device, or a "
-        "generator shared between calls, is not repeatable.",
+        "policy.seed, so that a test (or a bug report) repeats. std::random_device is not "
+        "repeatable.",
         first.retries.size(), second.retries.size());
   }
 }
