@@ -355,8 +355,8 @@ class NoteSaverTest : public ::testing::Test {
     // "note 42 for user 7", "user 7's note #42".
     EXPECT_TRUE(names(what, "note", edit.note) && names(what, "user", edit.user))
         << "error lacks context: the failure of " << save_of(edit) << " was reported as \"" << what
-        << "\", which does not name the note (the word \"note\" followed by " << edit.note
-        << ") and the user (the word \"user\" followed by " << edit.user << ")"
+        << "\", which does not name both the note and the user, each as its word followed by its "
+        << "number (note " << edit.note << ", user " << edit.user << ")"
         << (bare ? ": it is the database's message alone, with nothing added on its way out" : "")
         << ". Expected what() to say what was being done, e.g. \"" << save_of(edit) << ": "
         << database_says
