@@ -35,7 +35,7 @@ boost::asio::awaitable<void> run_with_timeout(boost::asio::awaitable<void> op,
   asio::co_spawn(ex, std::move(op),
                  asio::bind_cancellation_slot(state->signal.slot(), [state](std::exception_ptr e) {
                    state->done = true;
-                   state->error = e;
+                   state->error = std::move(e);
                  }));
   const auto start = workbook::Clock::now();
   while (!state->done) {
