@@ -117,7 +117,8 @@ class ConnectionPool {
 
 /// Reads note `id` through `pool`, hedged: if the first read has not answered
 /// within `hedge_after` (the configured p95 latency of a read), sends a second
-/// read, returns the first answer, and cancels the other read.
+/// read alongside it (the first goes on: a hedge, not a restart), returns the
+/// first answer, from either read, and cancels the other read.
 ///
 /// When it returns or throws, every read it started has ended: completed, or
 /// cancelled and its connection given back or closed. It sends no second read
@@ -134,8 +135,9 @@ class ConnectionPool {
 /// Saves a note titled `title` and its history entry, on one connection of
 /// `pool`, and returns the note's id. The two writes land both or neither:
 /// cancelled while it waits for a connection, it writes nothing and ends with
-/// operation_aborted; once the first write has begun, a cancellation does not
-/// stop it halfway. When it returns or throws, no write it began is running.
+/// operation_aborted at once; once the first write has begun, a cancellation
+/// does not stop it halfway. When it returns or throws, no write it began is
+/// running.
 [[nodiscard]] boost::asio::awaitable<mockdb::Id> save_note(ConnectionPool& pool, std::string title);
 
 // ---- provided (support.cpp) ----

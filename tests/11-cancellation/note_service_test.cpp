@@ -9,15 +9,17 @@
 // for a connection, and what the tables hold once everything has settled.
 //
 // The rules it checks are those of note_service.hpp: nothing a call started
-// runs on after it ends; a cancelled call ends at once; a hedge goes out at
-// the configured delay and only then; the loser of a hedge is cancelled; a
-// save lands both writes or neither. The wrong fixes in wrong-fixes/ are what
-// these checks are written against: each message names the mistake, with the
-// figures.
+// runs on after it ends; a cancelled call ends at once (a save waiting for a
+// connection too); a hedge goes out at the configured delay and only then,
+// alongside the first read, not instead of it; the loser of a hedge is
+// cancelled; a save lands both writes or neither, on the one connection it
+// leased, so that saves never wait for each other's connections. The wrong fixes in wrong-fixes/
+// are what these checks are written against: each message names the mistake, with the figures.
 #include "note_service.hpp"
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -28,6 +30,7 @@
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/system/system_error.hpp>
+#include <cstdint>
 #include <cstdio>
 #include <exception>
 #include <memory>
@@ -231,21 +234,33 @@ class Cancellation : public testing::Test {
   }
 
   // Fails if reads the request started were still running when it returned.
+  // (The reads still running then are told apart by how they ended: run to
+  // their end, nobody cancelled them; cancelled, nobody waited for them.)
   template <typename T>
   void expect_no_read_left_running(const Seen<T>& seen) {
     if (seen.reads_running == 0) return;
-    const auto spans = reads();
     double last_end = 0;
-    for (const auto& span : spans) {
-      if (span.end) last_end = std::max(last_end, at(*span.end));
+    std::size_t cancelled_late = 0;
+    for (const auto& span : reads()) {
+      if (!span.end || *span.end < seen.ended_at) continue;
+      last_end = std::max(last_end, at(*span.end));
+      if (span.outcome == workbook::Outcome::cancelled && *span.end == seen.ended_at) {
+        ++cancelled_late;
+      }
     }
+    const std::string how =
+        cancelled_late > 0
+            ? "it cancelled the losing read without waiting for it to end: a cancel is a request, "
+              "and the read ends later, when the loop gets to it; until then it holds its "
+              "connection while the caller believes the call has finished"
+            : "nobody cancelled the losing read: a read co_spawn'ed on its own, whose answer is "
+              "awaited through a channel or a promise, is out of reach of ||";
     ADD_FAILURE() << format(
         "%s returned at %.0f ms while %zu read(s) it started were still running (the last ended "
-        "at %.0f ms, holding its connection until then). Expected the losing read to be cancelled "
-        "and to have ended before read_note() returns: a read co_spawn'ed on its own, whose "
-        "answer is awaited through a channel or a promise, cannot be cancelled by anyone; make "
-        "the reads themselves the operands of ||.",
-        seen.what.c_str(), at(seen.ended_at), seen.reads_running, last_end);
+        "at %.0f ms, holding its connection until then): %s. Expected the losing read to be "
+        "cancelled and to have ended before read_note() returns: make the reads themselves the "
+        "operands of ||, which cancels the loser and waits for it.",
+        seen.what.c_str(), at(seen.ended_at), seen.reads_running, last_end, how.c_str());
   }
 
   workbook::VirtualTime time;
@@ -345,6 +360,51 @@ INSTANTIATE_TEST_SUITE_P(HedgeDelays, HedgedRead, testing::Values(30, 45),
                            return "after_" + std::to_string(info.param) + "ms";
                          });
 
+// A first read a little slower than the hedge delay: the hedge goes out, and
+// then the first read answers before it. A hedge runs alongside the first
+// read, not instead of it, so the answer comes when the first read answers.
+TEST_F(Cancellation, AFirstReadJustSlowerThanTheHedgeDelayStillWins) {
+  constexpr auto kHedgeAfter = 30ms;
+  constexpr auto kRead = 35ms;  // every read
+  db.set_latency(OpKind::read, mockdb::Latency::fixed(kRead));
+  auto seen = request("read_note() of note 3", ch11::read_note(pool, 3, kHedgeAfter));
+  settle();
+  ASSERT_TRUE(expect_ended(*seen));
+  if (seen->thrown) FAIL() << seen->what << " threw: " << describe(seen->thrown);
+  ASSERT_TRUE(seen->value && *seen->value) << seen->what << " found no note 3";
+  const auto spans = reads();
+  ASSERT_GE(spans.size(), 1u) << seen->what << " sent no read at all";
+  const workbook::Span& first = spans[0];
+  const bool first_cut_short = first.outcome == workbook::Outcome::cancelled && first.end &&
+                               first.end->time_since_epoch() < kRead;
+  if (first_cut_short && spans.size() >= 2) {
+    ADD_FAILURE() << format(
+        "%s answered at %.0f ms, though its first read would have answered at %.0f ms (every "
+        "read takes %.0f ms, the hedge delay is %.0f ms): it cancelled its first read at the "
+        "hedge delay and started again (the first read was cancelled at %.0f ms, a new one "
+        "started at %.0f ms). That is a restart, which makes a read a little slower than the "
+        "delay wait the delay plus a whole read. Expected a hedge: a second read alongside the "
+        "first, both racing, the first answer returned (the first read's, at %.0f ms, here) and "
+        "the other read cancelled.",
+        seen->what.c_str(), at(seen->ended_at), ms(kRead), ms(kRead), ms(kHedgeAfter),
+        at(*first.end), at(spans[1].start), ms(kRead));
+  } else if (seen->ended_at.time_since_epoch() != kRead) {
+    ADD_FAILURE() << format(
+        "%s answered at %.0f ms; expected %.0f ms, when its first read answered (every read takes "
+        "%.0f ms; the hedge went out at %.0f ms and had not answered yet): the first answer wins, "
+        "whichever read gives it.",
+        seen->what.c_str(), at(seen->ended_at), ms(kRead), ms(kRead), ms(kHedgeAfter));
+  }
+  expect_no_read_left_running(*seen);
+  if (spans.size() == 2 && !first_cut_short) {
+    EXPECT_EQ(spans[1].outcome, workbook::Outcome::cancelled) << format(
+        "the hedge (the read sent at %.0f ms) ended as '%s' at %.0f ms; expected it cancelled "
+        "when the first read answered at %.0f ms",
+        at(spans[1].start), workbook::to_string(spans[1].outcome),
+        spans[1].end ? at(*spans[1].end) : -1.0, ms(kRead));
+  }
+}
+
 TEST_F(Cancellation, LaterCallersDoNotWaitForTheLosersConnection) {
   constexpr auto kHedgeAfter = 30ms;
   first_read_takes(kSlow, kFast);
@@ -405,7 +465,8 @@ TEST_P(CallerCancels, CancelledReadLeavesNothingRunning) {
         "ms), each holding a connection nobody wanted. Expected every read it started to be "
         "cancelled and to have ended when it ends: a cancellation reaches an operation only "
         "through the chain of co_await / || / parallel groups that owns it, never one "
-        "co_spawn'ed on its own.",
+        "co_spawn'ed on its own; and a cancel you emit yourself is a request: wait for the read "
+        "to end before you return.",
         seen->what.c_str(), at(*seen->cancelled_at), at(seen->ended_at), seen->reads_running,
         static_cast<unsigned long long>(stats.succeeded), last_end);
   }
@@ -450,6 +511,60 @@ TEST_F(Cancellation, SaveWritesTheNoteAndItsHistory) {
   EXPECT_EQ(db.count(ch11::kHistoryTable), 1u) << "expected one history entry for the saved note";
   EXPECT_EQ(seen->ended_at.time_since_epoch(), 2 * kFast)
       << "save_note() took " << at(seen->ended_at) << " ms; its two writes take " << ms(2 * kFast);
+  std::vector<std::uint64_t> connections;
+  for (const auto& span : db.trace().spans()) {
+    if (span.operation == "create") connections.push_back(span.links.connection);
+  }
+  if (connections.size() == 2 && connections[0] != connections[1]) {
+    ADD_FAILURE() << format(
+        "save_note() wrote the note on connection %llu and its history entry on connection %llu; "
+        "expected both on the one connection it leased. A save that holds a connection while it "
+        "waits for a second one deadlocks as soon as as many saves run at once as the pool has "
+        "connections (see SavesAsManyAsThePoolHasConnectionsAllEnd).",
+        static_cast<unsigned long long>(connections[0]),
+        static_cast<unsigned long long>(connections[1]));
+  }
+}
+
+// As many saves at once as the pool has connections: each has its own, and all
+// of them end. A save that waits for a second connection while it holds one
+// (shielded from cancellation, at that) waits for ever.
+TEST_F(Cancellation, SavesAsManyAsThePoolHasConnectionsAllEnd) {
+  std::vector<std::shared_ptr<Seen<Id>>> saves;
+  for (std::size_t i = 0; i < kPoolSize; ++i) {
+    saves.push_back(
+        request("save_note() " + std::to_string(i + 1) + " of " + std::to_string(kPoolSize),
+                ch11::save_note(pool, "note " + std::to_string(i + 1))));
+  }
+  settle();
+  std::size_t ended = 0;
+  for (const auto& seen : saves) ended += seen->ended ? 1 : 0;
+  const std::size_t notes = db.count(ch11::kNotesTable) - kNotes;
+  const std::size_t entries = db.count(ch11::kHistoryTable);
+  if (ended < saves.size()) {
+    const bool each_holds_one = notes > entries && pool.lent() == pool.size();
+    ADD_FAILURE() << format(
+        "%zu of %zu save_note() calls started at once on a pool of %zu connections ended; the "
+        "loop ran out of work at %.0f ms with the others still waiting, %zu connection(s) lent "
+        "out, %zu note(s) and %zu history entr(ies) written.%s Expected every save to end at %.0f "
+        "ms: a save leases one connection and writes both rows on it.",
+        ended, saves.size(), kPoolSize, at(Clock::now()), pool.lent(), notes, entries,
+        each_holds_one
+            ? " A deadlock: each save holds one connection and waits for a second one, which no "
+              "save will give back (and the wait is where no cancellation can end it). Write "
+              "the history entry on the connection that wrote the note."
+            : "",
+        ms(2 * kFast));
+    return;
+  }
+  for (const auto& seen : saves) {
+    if (seen->thrown) ADD_FAILURE() << seen->what << " threw: " << describe(seen->thrown);
+    EXPECT_EQ(seen->ended_at.time_since_epoch(), 2 * kFast) << format(
+        "%s ended at %.0f ms; with a connection for each save, expected %.0f ms (two writes)",
+        seen->what.c_str(), at(seen->ended_at), ms(2 * kFast));
+  }
+  EXPECT_EQ(notes, saves.size());
+  EXPECT_EQ(entries, saves.size());
 }
 
 struct SaveCase {
@@ -524,6 +639,13 @@ TEST_F(Cancellation, SaveCancelledWhileWaitingForAConnectionWritesNothing) {
   EXPECT_TRUE(!seen->value && is_cancellation(seen->thrown))
       << "save_note() cancelled while it waited for a connection should end with "
          "operation_aborted";
+  EXPECT_EQ(seen->ended_at.time_since_epoch(), 20ms) << format(
+      "save_note() was cancelled at 20 ms while it waited for a connection and ended only at "
+      "%.0f ms, when a connection came free at 50 ms; expected it to end at 20 ms, at the cancel: "
+      "a caller that gave up must not wait for the slowest query holding a connection. Keep the "
+      "wait for a connection where the caller's cancellation reaches it (co_await acquire() in "
+      "save_note() itself), and shield only the writes.",
+      at(seen->ended_at));
   // The pool must still lend both connections: a wait that was cancelled
   // takes no place with it.
   auto again = std::make_shared<std::vector<ch11::Lease>>();
