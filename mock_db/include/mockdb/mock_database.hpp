@@ -168,7 +168,9 @@ class MockDatabase final : public DatabaseService {
   /// What the server does with operations cancelled midway (see CancelEffect).
   void set_cancel_effect(CancelEffect effect);
   /// From `starts_in` from now, for `lasts`, every operation fails with
-  /// Errc::unavailable.
+  /// Errc::unavailable. The outage comes first: an operation that meets it
+  /// takes none of the faults set by fail_next(), hang_next() and the like,
+  /// which wait for the first operation after it.
   void outage(workbook::Clock::duration starts_in, workbook::Clock::duration lasts);
   /// Changes the connection limit (0 means no limit).
   void set_max_connections(std::size_t limit);
