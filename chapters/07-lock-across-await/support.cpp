@@ -7,6 +7,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/json/object.hpp>
 #include <cstdio>
+#include <exception>
 #include <thread>
 
 #include "connection_pool.hpp"
@@ -79,10 +80,15 @@ void AsyncSemaphore::release() noexcept {
   // (experimental/detail/impl/channel_service.hpp: cancel_by_key sets the
   // send state to block when its last waiter goes). An async_send still gets
   // through: it waits in the channel until the next acquire() receives it, so
-  // no place is lost. (It allocates; if that fails, noexcept ends the program
-  // rather than lose a place silently.)
+  // no place is lost.
   if (!tokens_.try_send(boost::system::error_code{})) {
-    tokens_.async_send(boost::system::error_code{}, boost::asio::detached);
+    try {
+      tokens_.async_send(boost::system::error_code{}, boost::asio::detached);
+    } catch (...) {
+      // It can fail only to allocate, and a semaphore that lost a place could
+      // not keep its count right: end the program, as noexcept would.
+      std::terminate();
+    }
   }
   const auto pause = wakeup_pause_us.load();
   if (wakes_a_waiter && pause > 0) std::this_thread::sleep_for(std::chrono::microseconds(pause));

@@ -168,7 +168,10 @@ TEST_F(MockDatabaseTest, FailNextFailsExactlyThatManyOfThatKind) {
 TEST_F(MockDatabaseTest, AnInjectedErrorOfAnotherCategoryKeepsItsCategory) {
   // What a real backend's code looks like to the mock: another category,
   // whose codes map onto the shared conditions.
-  static const struct : boost::system::error_category {
+  // Used only through the static instance below.
+  // NOLINTNEXTLINE(cppcoreguidelines-virtual-class-destructor)
+  static const class OtherDb final : public boost::system::error_category {
+   public:
     const char* name() const noexcept override { return "otherdb"; }
     std::string message(int) const override { return "the other database is starting up"; }
     boost::system::error_condition default_error_condition(int) const noexcept override {
