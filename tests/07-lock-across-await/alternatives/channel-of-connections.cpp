@@ -9,8 +9,10 @@
 // wakes the longest-waiting caller; a failed connect sends its empty ticket
 // back. concurrent_channel does its own locking, so it is safe on several
 // loop threads too.
+#include <boost/asio/detached.hpp>
 #include <boost/asio/experimental/concurrent_channel.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <exception>
 
 #include "connection_pool.hpp"
 
@@ -62,8 +64,22 @@ boost::asio::awaitable<PooledConnection> ConnectionPool::acquire() {
 }
 
 void ConnectionPool::give_back(std::unique_ptr<mockdb::Connection> connection) noexcept {
-  // Never full: this ticket was taken out by acquire().
-  state_->tickets.try_send(boost::system::error_code{}, std::move(connection));
+  // Never full: this ticket was taken out by acquire(). Yet Boost 1.81's
+  // buffered channel refuses every try_send once its last waiting receive was
+  // cancelled (experimental/detail/impl/channel_service.hpp, cancel_by_key),
+  // so a refused ticket goes by async_send, which waits in the channel for the
+  // next acquire(): no ticket is lost. That can fail only to allocate, and a
+  // pool that lost a ticket could not keep its count: end the program.
+  if (state_->tickets.try_send(boost::system::error_code{}, std::move(connection))) return;
+  try {
+    // A refused try_send moved nothing: it forwards its arguments and moves
+    // them only into a message it accepts (channel_service.hpp, try_send).
+    // NOLINTNEXTLINE(bugprone-use-after-move)
+    state_->tickets.async_send(boost::system::error_code{}, std::move(connection),
+                               boost::asio::detached);
+  } catch (...) {
+    std::terminate();
+  }
 }
 
 boost::asio::awaitable<mockdb::Rows> run_query(ConnectionPool& pool, std::string sql,
