@@ -21,7 +21,6 @@
 #include <algorithm>
 #include <array>
 #include <boost/json/object.hpp>
-#include <cstdio>
 #include <cstdlib>
 #include <exception>
 #include <memory>
@@ -33,6 +32,7 @@
 
 #include "mockdb/mock_database.hpp"
 #include "workbook/clock.hpp"
+#include "workbook/format.hpp"
 #include "workbook/run.hpp"
 #include "workbook/watchdog.hpp"
 
@@ -109,11 +109,7 @@ std::string join(const std::vector<Id>& ids) {
   return text;
 }
 
-std::string format(const char* pattern, auto... args) {
-  char text[400];
-  std::snprintf(text, sizeof text, pattern, args...);
-  return text;
-}
+using workbook::format;
 
 // What one call of read_notes() or read_three() did, seen from outside.
 template <typename T>

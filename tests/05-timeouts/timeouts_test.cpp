@@ -20,7 +20,6 @@
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/json/object.hpp>
-#include <cstdio>
 #include <exception>
 #include <memory>
 #include <optional>
@@ -31,6 +30,7 @@
 #include "mockdb/mock_database.hpp"
 #include "note_service.hpp"
 #include "workbook/clock.hpp"
+#include "workbook/format.hpp"
 #include "workbook/run.hpp"
 #include "workbook/timer.hpp"
 #include "workbook/watchdog.hpp"
@@ -46,11 +46,7 @@ namespace {
 constexpr auto kLatency = 10ms;
 constexpr int kNotes = 10;
 
-std::string format(const char* pattern, auto... args) {
-  char text[600];
-  std::snprintf(text, sizeof text, pattern, args...);
-  return text;
-}
+using workbook::format;
 
 double ms(Clock::duration d) { return workbook::to_ms(d); }
 

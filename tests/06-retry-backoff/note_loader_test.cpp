@@ -42,6 +42,7 @@
 #include "mockdb/errors.hpp"
 #include "mockdb/mock_database.hpp"
 #include "workbook/clock.hpp"
+#include "workbook/format.hpp"
 #include "workbook/run.hpp"
 #include "workbook/stall.hpp"
 #include "workbook/timer.hpp"
@@ -59,11 +60,7 @@ namespace {
 constexpr auto kLatency = 10us;
 constexpr std::size_t kCeiling = 10'000;  // reads answered before the test stops answering
 
-std::string format(const char* pattern, auto... args) {
-  char text[512];
-  std::snprintf(text, sizeof text, pattern, args...);
-  return text;
-}
+using workbook::format;
 
 double ms(Clock::duration d) { return workbook::to_ms(d); }
 

@@ -31,7 +31,6 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/system/system_error.hpp>
 #include <cstdint>
-#include <cstdio>
 #include <exception>
 #include <memory>
 #include <optional>
@@ -40,6 +39,7 @@
 
 #include "mockdb/mock_database.hpp"
 #include "workbook/clock.hpp"
+#include "workbook/format.hpp"
 #include "workbook/run.hpp"
 #include "workbook/timer.hpp"
 #include "workbook/watchdog.hpp"
@@ -57,11 +57,7 @@ constexpr int kNotes = 8;
 constexpr auto kFast = 10ms;   // a read or write as usual
 constexpr auto kSlow = 500ms;  // a read from the long tail
 
-std::string format(const char* pattern, auto... args) {
-  char text[600];
-  std::snprintf(text, sizeof text, pattern, args...);
-  return text;
-}
+using workbook::format;
 
 double ms(Clock::duration d) { return workbook::to_ms(d); }
 double at(Clock::time_point t) { return workbook::to_ms(t.time_since_epoch()); }
