@@ -1,0 +1,62 @@
+// RIGHT: the export opens one connection of its own and reads its keyset pages on it; the
+// connection is closed when the export ends, early or not.
+//
+// Costs one connect, and saves a pool borrow per page.
+#include <memory>
+#include <utility>
+
+#include "event_export.hpp"
+
+namespace ch09 {
+
+boost::asio::awaitable<Page> next_page(mockdb::DatabaseService& db, Cursor& cursor,
+                                       std::size_t page_size) {
+  if (cursor.done) co_return Page{};
+  mockdb::Params params{cursor.last_id, page_size};
+  mockdb::Rows rows = co_await db.query("SELECT * FROM events WHERE id > $1 ORDER BY id LIMIT $2",
+                                        std::move(params));
+  Page page;
+  page.reserve(rows.size());
+  for (const mockdb::Row& row : rows) page.emplace_back(row);
+  if (page.size() < page_size) cursor.done = true;
+  if (!page.empty()) cursor.last_id = page.back().id;
+  cursor.rows_read += page.size();
+  co_return page;
+}
+
+namespace {
+
+// next_page()'s keyset query, on a connection of the export's own.
+boost::asio::awaitable<Page> page_on(mockdb::Connection& connection, Cursor& cursor,
+                                     std::size_t page_size) {
+  mockdb::Params params{cursor.last_id, page_size};
+  mockdb::Rows rows = co_await connection.query(
+      "SELECT * FROM events WHERE id > $1 ORDER BY id LIMIT $2", std::move(params));
+  Page page;
+  page.reserve(rows.size());
+  for (const mockdb::Row& row : rows) page.emplace_back(row);
+  if (page.size() < page_size) cursor.done = true;
+  if (!page.empty()) cursor.last_id = page.back().id;
+  cursor.rows_read += page.size();
+  co_return page;
+}
+
+}  // namespace
+
+boost::asio::awaitable<std::uint64_t> for_each_event(mockdb::DatabaseService& db,
+                                                     std::size_t page_size, EventSink sink) {
+  std::uint64_t handed_out = 0;
+  // One connection for the whole export, as a server-side cursor would hold one.
+  std::unique_ptr<mockdb::Connection> connection = co_await db.connect();
+  Cursor cursor;
+  while (!cursor.done) {
+    const Page page = co_await page_on(*connection, cursor, page_size);
+    for (const Event& event : page) {
+      ++handed_out;
+      if (!sink(event)) co_return handed_out;
+    }
+  }
+  co_return handed_out;
+}
+
+}  // namespace ch09

@@ -1,0 +1,41 @@
+// WRONG: when the sink says stop, break leaves the loop over the page only, and the export goes on
+// with the next page. expect: yet it was handed
+//
+// break ends the innermost loop; the stop was meant for both.
+#include <utility>
+
+#include "event_export.hpp"
+
+namespace ch09 {
+
+boost::asio::awaitable<Page> next_page(mockdb::DatabaseService& db, Cursor& cursor,
+                                       std::size_t page_size) {
+  if (cursor.done) co_return Page{};
+  mockdb::Params params{cursor.last_id, page_size};
+  mockdb::Rows rows = co_await db.query("SELECT * FROM events WHERE id > $1 ORDER BY id LIMIT $2",
+                                        std::move(params));
+  Page page;
+  page.reserve(rows.size());
+  for (const mockdb::Row& row : rows) page.emplace_back(row);
+  if (page.size() < page_size) cursor.done = true;
+  if (!page.empty()) cursor.last_id = page.back().id;
+  cursor.rows_read += page.size();
+  co_return page;
+}
+
+boost::asio::awaitable<std::uint64_t> for_each_event(mockdb::DatabaseService& db,
+                                                     std::size_t page_size, EventSink sink) {
+  std::uint64_t handed_out = 0;
+  Cursor cursor;
+  while (!cursor.done) {
+    // Declared inside the loop: this page is gone before the next is read.
+    const Page page = co_await next_page(db, cursor, page_size);
+    for (const Event& event : page) {
+      ++handed_out;
+      if (!sink(event)) break;
+    }
+  }
+  co_return handed_out;
+}
+
+}  // namespace ch09

@@ -1,0 +1,48 @@
+// WRONG: a failed page query ends the stream quietly, as if the table had ended, so the consumer
+// takes a partial export for a whole one. expect: the error was swallowed
+//
+// A stream that ends on error looks tidy; the caller can no longer tell a failure from the end.
+#include <boost/system/system_error.hpp>
+#include <utility>
+
+#include "event_export.hpp"
+
+namespace ch09 {
+
+boost::asio::awaitable<Page> next_page(mockdb::DatabaseService& db, Cursor& cursor,
+                                       std::size_t page_size) {
+  if (cursor.done) co_return Page{};
+  mockdb::Params params{cursor.last_id, page_size};
+  mockdb::Rows rows;
+  try {
+    rows = co_await db.query("SELECT * FROM events WHERE id > $1 ORDER BY id LIMIT $2",
+                             std::move(params));
+  } catch (const boost::system::system_error&) {
+    cursor.done = true;  // treat a failed page as the end
+    co_return Page{};
+  }
+  Page page;
+  page.reserve(rows.size());
+  for (const mockdb::Row& row : rows) page.emplace_back(row);
+  if (page.size() < page_size) cursor.done = true;
+  if (!page.empty()) cursor.last_id = page.back().id;
+  cursor.rows_read += page.size();
+  co_return page;
+}
+
+boost::asio::awaitable<std::uint64_t> for_each_event(mockdb::DatabaseService& db,
+                                                     std::size_t page_size, EventSink sink) {
+  std::uint64_t handed_out = 0;
+  Cursor cursor;
+  while (!cursor.done) {
+    // Declared inside the loop: this page is gone before the next is read.
+    const Page page = co_await next_page(db, cursor, page_size);
+    for (const Event& event : page) {
+      ++handed_out;
+      if (!sink(event)) co_return handed_out;  // no further page is read
+    }
+  }
+  co_return handed_out;
+}
+
+}  // namespace ch09

@@ -1,0 +1,43 @@
+// WRONG: reads the next page before handing out the current one, so two pages are held and a page
+// is read that a stopping consumer never wanted. expect: pages the consumer never asked for were
+// read
+//
+// Meant as double buffering; but nothing overlaps here, it only reads ahead.
+#include <utility>
+
+#include "event_export.hpp"
+
+namespace ch09 {
+
+boost::asio::awaitable<Page> next_page(mockdb::DatabaseService& db, Cursor& cursor,
+                                       std::size_t page_size) {
+  if (cursor.done) co_return Page{};
+  mockdb::Params params{cursor.last_id, page_size};
+  mockdb::Rows rows = co_await db.query("SELECT * FROM events WHERE id > $1 ORDER BY id LIMIT $2",
+                                        std::move(params));
+  Page page;
+  page.reserve(rows.size());
+  for (const mockdb::Row& row : rows) page.emplace_back(row);
+  if (page.size() < page_size) cursor.done = true;
+  if (!page.empty()) cursor.last_id = page.back().id;
+  cursor.rows_read += page.size();
+  co_return page;
+}
+
+boost::asio::awaitable<std::uint64_t> for_each_event(mockdb::DatabaseService& db,
+                                                     std::size_t page_size, EventSink sink) {
+  std::uint64_t handed_out = 0;
+  Cursor cursor;
+  Page page = co_await next_page(db, cursor, page_size);
+  while (!page.empty()) {
+    Page next = co_await next_page(db, cursor, page_size);  // read ahead
+    for (const Event& event : page) {
+      ++handed_out;
+      if (!sink(event)) co_return handed_out;
+    }
+    page = std::move(next);
+  }
+  co_return handed_out;
+}
+
+}  // namespace ch09
