@@ -80,6 +80,9 @@ double ms_between(Clock::time_point from, Clock::time_point to) {
   return std::chrono::duration<double, std::milli>(to - from).count();
 }
 
+// A span's queued part: waiting, not working.
+constexpr std::string_view kQueuedGlyph = "·";
+
 std::string_view glyph(Outcome o) {
   switch (o) {
     case Outcome::ok:
@@ -238,7 +241,13 @@ std::string render_timeline(std::span<const Span> spans, const TimelineOptions& 
 
     std::string bar(static_cast<std::size_t>(first), ' ');
     if (color) bar += color_code(s.outcome);
-    for (int c = first; c < last; ++c) bar += open && c == last - 1 ? ">" : glyph(s.outcome);
+    // The part of the span spent queued (SpanLinks::queued) is drawn as dots.
+    const int work_starts = s.links.queued > Clock::duration::zero()
+                                ? std::clamp(column_of(s.start + s.links.queued), first, last - 1)
+                                : first;
+    for (int c = first; c < last; ++c) {
+      bar += open && c == last - 1 ? ">" : c < work_starts ? kQueuedGlyph : glyph(s.outcome);
+    }
     if (color) bar += kReset;
     bar.append(static_cast<std::size_t>(bar_width - last), ' ');
 

@@ -88,6 +88,14 @@ void Trace::end(std::uint64_t id, Outcome outcome, std::string detail) {
   (outcome == Outcome::cancelled ? it->cancel_reason : it->detail) = std::move(detail);
 }
 
+void Trace::set_queued(std::uint64_t id, Clock::duration waited) {
+  if (id == 0) return;
+  std::lock_guard lock(mutex_);
+  auto it = std::lower_bound(spans_.begin(), spans_.end(), id,
+                             [](const Span& s, std::uint64_t v) { return s.id < v; });
+  if (it != spans_.end() && it->id == id) it->links.queued = waited;
+}
+
 std::vector<Span> Trace::spans() const {
   std::lock_guard lock(mutex_);
   return {spans_.begin(), spans_.end()};

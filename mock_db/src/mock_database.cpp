@@ -7,10 +7,12 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/redirect_error.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/system/system_error.hpp>
 #include <cmath>
+#include <deque>
 #include <mutex>
 #include <thread>
 #include <type_traits>
@@ -92,12 +94,28 @@ struct FaultRule {
   std::optional<OpKind> only;
 };
 
+// One operation waiting for a place under the capacity. It waits on a
+// workbook::Timer of its own coroutine (so the io_context owns the wait, and
+// destroys it if the loop is destroyed first); a place given to it is
+// announced by cancelling that timer on the operation's own executor.
+// Guarded by Engine::mutex.
+struct Waiter {
+  Clock::time_point since;                        // when it joined the queue
+  Clock::duration waited{};                       // set when it is given a place
+  bool granted = false;                           // given a place (and out of the queue)
+  workbook::Timer* timer = nullptr;               // its wait, while its coroutine waits
+  std::optional<asio::any_io_executor> executor;  // where its coroutine runs
+};
+
 // What happens to one operation, decided when it starts.
 struct Plan {
   Clock::duration latency{};
   std::optional<boost::system::error_code> error;        // fails with no effect
   std::optional<boost::system::error_code> error_after;  // fails after the effect
   bool hang = false;
+  bool refused = false;            // refused before it reached the server
+  bool holds_place = false;        // runs under the capacity, in a place of its own
+  std::shared_ptr<Waiter> waiter;  // queued for a place under the capacity
 };
 
 // One connection, shared by its Connection object (if the caller opened it)
@@ -159,6 +177,7 @@ struct Engine {
       const auto now = Clock::now();
       if (now >= outage->first && now < outage->second) {
         p.error = make_error_code(Errc::unavailable);
+        p.refused = true;
         return;
       }
     }
@@ -197,6 +216,73 @@ struct Engine {
     return ++last_connection_id;
   }
 
+  // The capacity model (see mock_database.hpp). Requires the lock.
+  std::size_t running = 0;                      // operations in a place
+  std::deque<std::shared_ptr<Waiter>> waiting;  // in arrival order
+
+  // A waiter given a place, to be told so on its executor.
+  struct Wake {
+    asio::any_io_executor executor;
+    std::shared_ptr<Waiter> waiter;
+  };
+
+  // Gives free places to the longest waiting operations. Requires the lock;
+  // the caller tells the woken ones with wake() after unlocking.
+  void grant_locked(std::vector<Wake>& wakes) {
+    std::optional<Clock::time_point> now;
+    while (!waiting.empty() && (config.capacity == 0 || running < config.capacity)) {
+      std::shared_ptr<Waiter> w = std::move(waiting.front());
+      waiting.pop_front();
+      stats.max_running = std::max(stats.max_running, ++running);
+      --stats.queued;
+      if (!now) now = Clock::now();
+      w->granted = true;
+      w->waited = *now - w->since;
+      stats.time_queued += w->waited;
+      // A waiter whose coroutine has not begun to wait sees `granted` itself.
+      if (w->timer != nullptr) wakes.push_back({*w->executor, std::move(w)});
+    }
+  }
+
+  // Tells each woken waiter, on its own executor: its coroutine cannot be
+  // running there, so its timer is not in use; the lock orders this with the
+  // coroutine's own end of waiting.
+  void wake(std::shared_ptr<Engine> self, std::vector<Wake>& wakes) {
+    for (Wake& w : wakes) {
+      asio::post(w.executor, [self, waiter = std::move(w.waiter)] {
+        std::lock_guard lock(self->mutex);
+        if (waiter->timer != nullptr) waiter->timer->cancel();
+      });
+    }
+  }
+
+  // Frees a place under the capacity and gives it to the next in the queue.
+  void release_place(const std::shared_ptr<Engine>& self) {
+    std::vector<Wake> wakes;
+    {
+      std::lock_guard lock(mutex);
+      --running;
+      grant_locked(wakes);
+    }
+    wake(self, wakes);
+  }
+
+  // Takes a place for an operation that reaches the server, or queues it.
+  // Requires the lock.
+  void place_locked(Plan& p) {
+    if (config.capacity == 0 || p.refused) return;
+    if (running < config.capacity && waiting.empty()) {
+      stats.max_running = std::max(stats.max_running, ++running);
+      p.holds_place = true;
+      return;
+    }
+    p.waiter = std::make_shared<Waiter>();
+    p.waiter->since = Clock::now();
+    waiting.push_back(p.waiter);
+    ++stats.ops_queued;
+    stats.max_queued = std::max(stats.max_queued, ++stats.queued);
+  }
+
   // Frees the place of connection `c` (once).
   void close_connection(ConnectionState& c) {
     std::lock_guard lock(mutex);
@@ -227,8 +313,10 @@ class Operation {
         connection_id = connection_->id;
         if (connection_->closed || connection_->broken) {
           plan_.error = make_error_code(Errc::connection_closed);
+          plan_.refused = true;
         } else if (connection_->busy) {
           plan_.error = make_error_code(Errc::operation_in_progress);
+          plan_.refused = true;
         } else {
           connection_->busy = owns_busy_ = true;
         }
@@ -241,8 +329,12 @@ class Operation {
         // A direct operation borrows a connection for as long as it runs,
         // hanging included.
         connection_id = borrowed_id_ = engine_->open_connection_locked(true);
-        if (borrowed_id_ == 0) plan_.error = make_error_code(Errc::too_many_connections);
+        if (borrowed_id_ == 0) {
+          plan_.error = make_error_code(Errc::too_many_connections);
+          plan_.refused = true;
+        }
       }
+      engine_->place_locked(plan_);
     }
     if (engine_->trace.enabled()) {
       span_ = engine_->trace.begin(to_string(kind), std::move(key),
@@ -286,7 +378,10 @@ class Operation {
   Operation(const Operation&) = delete;
   Operation& operator=(const Operation&) = delete;
 
-  const Plan& plan() const noexcept { return plan_; }
+  Plan& plan() noexcept { return plan_; }
+
+  /// Records in its span that it waited `waited` for a place.
+  void queued(Clock::duration waited) { engine_->trace.set_queued(span_, waited); }
 
   void succeeded() noexcept { outcome_ = workbook::Outcome::ok; }
 
@@ -339,11 +434,95 @@ std::string cancel_reason(asio::cancellation_type type) {
   return "cancelled by its caller";
 }
 
+// An operation's place under the capacity: held until its work on the
+// server ends, or first waited for in the queue. Whatever way the operation
+// ends (cancelled in the queue, its frame destroyed), the destructor leaves
+// the queue or frees the place. Empty for an operation the capacity does not
+// apply to, and then it costs nothing.
+class Place {
+ public:
+  Place(const std::shared_ptr<Engine>& engine, Operation& op) : op_(&op) {
+    const Plan& p = op.plan();
+    if (p.holds_place || p.waiter) engine_ = engine;
+    waiter_ = p.waiter;
+  }
+  Place(Place&& other) noexcept
+      : engine_(std::move(other.engine_)), waiter_(std::move(other.waiter_)), op_(other.op_) {}
+  Place& operator=(Place&&) = delete;
+  Place(const Place&) = delete;
+  Place& operator=(const Place&) = delete;
+  ~Place() {
+    if (!engine_) return;
+    if (waiter_ && !settle()) return;  // left the queue without a place
+    engine_->release_place(engine_);
+  }
+
+  /// Waits for the place it queued for. Returns false if the wait was
+  /// cancelled first (the operation then holds no place; the destructor takes
+  /// it out of the queue); throws operation_aborted if it was cancelled before.
+  asio::awaitable<bool> wait() {
+    const auto ex = co_await asio::this_coro::executor;
+    workbook::Timer timer(ex, Clock::time_point::max());
+    bool wait = false;
+    {
+      std::lock_guard lock(engine_->mutex);
+      wait = !waiter_->granted;
+      if (wait) {
+        waiter_->timer = &timer;
+        waiter_->executor = ex;
+      }
+    }
+    if (wait) {
+      // Ends when Engine::wake() cancels the timer, or the caller cancels the wait.
+      const Unregister unregister{*engine_, *waiter_};
+      boost::system::error_code ec;
+      auto token = asio::redirect_error(asio::use_awaitable, ec);
+      co_await timer.async_wait(token);
+    }
+    co_return settle();
+  }
+
+ private:
+  // Forgets the timer of a wait that has ended, however it ended.
+  struct Unregister {
+    Engine& engine;
+    Waiter& waiter;
+    ~Unregister() {
+      std::lock_guard lock(engine.mutex);
+      waiter.timer = nullptr;
+    }
+  };
+
+  // Ends the wait: true if a place was given, else leaves the queue. Either
+  // way records the time queued in the operation's span.
+  bool settle() {
+    const std::shared_ptr<Waiter> w = std::move(waiter_);
+    {
+      std::lock_guard lock(engine_->mutex);
+      if (!w->granted) {
+        auto& queue = engine_->waiting;
+        queue.erase(std::find(queue.begin(), queue.end(), w));
+        --engine_->stats.queued;
+        w->waited = Clock::now() - w->since;
+        engine_->stats.time_queued += w->waited;
+      }
+    }
+    op_->queued(w->waited);
+    if (!w->granted) engine_.reset();
+    return w->granted;
+  }
+
+  std::shared_ptr<Engine> engine_;  // set while it holds or waits for a place
+  std::shared_ptr<Waiter> waiter_;  // set while it waits
+  Operation* op_;
+};
+
 // The effect of an operation whose client cancelled it, when the server goes
-// on with it: it lands when the operation would have completed.
+// on with it: it lands when the operation would have completed, and it keeps
+// its place under the capacity until then.
 template <typename Body>
 asio::awaitable<void> finish_on_the_server(std::shared_ptr<Engine> engine, Clock::time_point when,
-                                           Body body) {
+                                           [[maybe_unused]] Place place, Body body) {
   workbook::Timer timer(co_await asio::this_coro::executor, when);
   co_await timer.async_wait(asio::use_awaitable);
   try {
@@ -362,14 +541,27 @@ auto run_operation(std::shared_ptr<Engine> engine, OpKind kind, std::string key,
     -> asio::awaitable<std::invoke_result_t<Body&, Store&>> {
   Operation op(*engine, kind, std::move(key), std::move(connection), borrow);
   const Plan& p = op.plan();
+  // Under the capacity model, a place on the server first (queued if none is free).
+  Place place(engine, op);
+  bool aborted = false;
+  if (p.waiter) {
+    try {
+      aborted = !co_await place.wait();
+    } catch (const boost::system::system_error& e) {
+      if (e.code() != asio::error::operation_aborted) throw;
+      aborted = true;
+    }
+  }
+  const bool reached_server = !aborted;
   // When the reply is due; read from the clock only for an operation that
   // waits (reading it costs as much as the rest of an instant read's
   // bookkeeping). An instant operation is due when it starts.
-  const bool waits = p.hang || p.latency > Clock::duration::zero();
+  const bool waits = !aborted && (p.hang || p.latency > Clock::duration::zero());
   const Clock::time_point due = waits ? Clock::now() + p.latency : Clock::time_point::min();
-  bool aborted = false;
   try {
-    if (waits) {
+    if (aborted) {
+      // Cancelled while queued: it never reached the server.
+    } else if (waits) {
       workbook::Timer timer(co_await asio::this_coro::executor,
                             p.hang ? Clock::time_point::max() : due);
       co_await timer.async_wait(asio::use_awaitable);
@@ -387,9 +579,11 @@ auto run_operation(std::shared_ptr<Engine> engine, OpKind kind, std::string key,
   const auto cancellation = co_await asio::this_coro::cancellation_state;
   const asio::cancellation_type cancelled = cancellation.cancelled();
   if (aborted || cancelled != asio::cancellation_type::none) {
-    if (!p.error && !p.hang && engine->cancel_effect == CancelEffect::server_finishes) {
+    if (reached_server && !p.error && !p.hang &&
+        engine->cancel_effect == CancelEffect::server_finishes) {
       asio::co_spawn(co_await asio::this_coro::executor,
-                     finish_on_the_server(engine, waits ? due : Clock::now(), std::move(body)),
+                     finish_on_the_server(engine, waits ? due : Clock::now(), std::move(place),
+                                          std::move(body)),
                      asio::detached);
     }
     op.cancelled(cancel_reason(cancelled));
@@ -598,6 +792,16 @@ void MockDatabase::set_max_connections(std::size_t limit) {
   engine_->config.max_connections = limit;
 }
 
+void MockDatabase::set_capacity(std::size_t limit) {
+  std::vector<Engine::Wake> wakes;
+  {
+    std::lock_guard lock(engine_->mutex);
+    engine_->config.capacity = limit;
+    engine_->grant_locked(wakes);
+  }
+  engine_->wake(engine_, wakes);
+}
+
 void MockDatabase::clear_faults() {
   std::lock_guard lock(engine_->mutex);
   engine_->rules.clear();
@@ -622,6 +826,10 @@ void MockDatabase::reset_stats() {
   restart(s.total);
   for (OpStats& op : s.by_kind) restart(op);
   s.max_open_connections = s.open_connections;
+  s.max_queued = s.queued;
+  s.max_running = engine_->running;
+  s.ops_queued = 0;
+  s.time_queued = {};
   engine_->rows_scanned_at_reset = scanned;
 }
 

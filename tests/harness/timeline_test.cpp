@@ -113,6 +113,19 @@ TEST(Timeline, OverlappingExactInStartOrder) {
             "              0 ms                12.0 ms\n");
 }
 
+TEST(Timeline, QueuedPartIsDotted) {
+  // Two places on the database: the third read waits 10 ms, then works 10 ms.
+  std::vector<Span> spans = {make_span("read", "notes/1", 0, 10, Outcome::ok),
+                             make_span("read", "notes/2", 0, 10, Outcome::ok),
+                             make_span("read", "notes/3", 0, 20, Outcome::ok)};
+  spans[2].links.queued = milliseconds(10);
+  EXPECT_EQ(render_timeline(spans, plain(60)),
+            "read notes/1 |█████████████████                |  10.0 ms ok\n"
+            "read notes/2 |█████████████████                |  10.0 ms ok\n"
+            "read notes/3 |·················████████████████|  20.0 ms ok\n"
+            "              0 ms                       20.0 ms\n");
+}
+
 TEST(Timeline, ColorOnUsesEscapeCodes) {
   const std::vector<Span> spans = mixed();
   TimelineOptions o = plain(80);

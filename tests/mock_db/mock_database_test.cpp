@@ -11,6 +11,7 @@
 #include <boost/asio/detached.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/redirect_error.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/json.hpp>
@@ -555,6 +556,213 @@ TEST(Latency, ALongTailCannotOverflow) {
   EXPECT_EQ(zero.sample(rng), Clock::duration::zero());
 }
 
+// -------------------------------------------------------------- capacity
+
+// Reads row i + 1, and says when it ended (as coroutine parameters, which the
+// frame owns: a capturing lambda's captures die with the lambda).
+asio::awaitable<void> read_one(MockDatabase& db, std::size_t i, Clock::time_point& end,
+                               std::size_t& done, std::size_t n, workbook::Timer& all_done) {
+  try {
+    co_await db.read("notes", static_cast<mockdb::Id>(i + 1));
+  } catch (const boost::system::system_error&) {
+  }
+  end = Clock::now();
+  if (++done == n) all_done.cancel();
+}
+
+// Reads `n` rows at once; `ends[i]` receives when read i completed (or failed).
+asio::awaitable<void> read_all_at_once(MockDatabase& db, std::size_t n,
+                                       std::vector<Clock::time_point>& ends) {
+  ends.assign(n, Clock::time_point{});
+  auto ex = co_await asio::this_coro::executor;
+  std::size_t done = 0;
+  workbook::Timer all_done(ex, Clock::time_point::max());
+  for (std::size_t i = 0; i < n; ++i) {
+    asio::co_spawn(ex, read_one(db, i, ends[i], done, n, all_done), asio::detached);
+  }
+  boost::system::error_code ec;
+  auto token = asio::redirect_error(asio::use_awaitable, ec);
+  co_await all_done.async_wait(token);
+}
+
+TEST_F(MockDatabaseTest, CapacityQueuesTheRestInArrivalOrder) {
+  db.set_capacity(4);
+  db.set_latency(Latency::fixed(10ms));
+  std::vector<Clock::time_point> ends;
+  const auto start = Clock::now();
+  run(read_all_at_once(db, 8, ends));
+  // Four run at once; the next four wait 10 ms for their places, in arrival order.
+  for (std::size_t i = 0; i < 8; ++i) {
+    EXPECT_EQ(ends[i] - start, i < 4 ? 10ms : 20ms) << "read " << i;
+  }
+  const mockdb::Stats stats = db.stats();
+  EXPECT_EQ(stats.max_running, 4u);
+  EXPECT_EQ(stats.max_queued, 4u);
+  EXPECT_EQ(stats.ops_queued, 4u);
+  EXPECT_EQ(stats.queued, 0u);
+  EXPECT_EQ(stats.time_queued, 40ms);
+  // A queued operation is in flight, and holds its connection, while it waits.
+  EXPECT_EQ(stats.total.max_in_flight, 8u);
+  EXPECT_EQ(stats.max_open_connections, 8u);
+  // The trace shows the time each spent queued, inside its span.
+  const auto spans = db.trace().spans();
+  ASSERT_EQ(spans.size(), 8u);
+  for (std::size_t i = 0; i < 8; ++i) {
+    EXPECT_EQ(spans[i].links.queued, i < 4 ? 0ms : 10ms) << "span " << i;
+    EXPECT_EQ(spans[i].duration(), i < 4 ? 10ms : 20ms) << "span " << i;
+  }
+}
+
+TEST_F(MockDatabaseTest, ThroughputFlattensAtTheCapacity) {
+  db.set_capacity(4);
+  db.set_latency(Latency::fixed(10ms));
+  constexpr std::size_t kReads = 32;
+  std::string curve;
+  for (const std::size_t workers : {1u, 2u, 4u, 8u, 16u}) {
+    // `workers` coroutines share kReads reads, each reading one at a time.
+    std::size_t next = 0;
+    auto worker = [&]() -> asio::awaitable<void> {
+      while (next < kReads) {
+        ++next;
+        co_await db.read("notes", 1);
+      }
+    };
+    for (std::size_t w = 0; w < workers; ++w) asio::co_spawn(ctx, worker(), asio::detached);
+    workbook::run_until_idle(ctx);
+    // Reads per 10 ms of virtual time, from the first start to the last end.
+    const auto spans = db.trace().spans();
+    ASSERT_EQ(spans.size(), kReads);
+    const auto elapsed = *spans.back().end - spans.front().start;
+    curve += std::to_string(kReads * 10ms / elapsed) + " ";
+    db.trace().clear();
+  }
+  // One read per 10 ms per worker, up to four at once; more only queue.
+  EXPECT_EQ(curve, "1 2 4 4 4 ");
+}
+
+TEST_F(MockDatabaseTest, AnOperationCancelledWhileQueuedLeavesTheQueue) {
+  db.set_capacity(1);
+  db.set_latency(Latency::fixed(10ms));
+  asio::cancellation_signal cancel;
+  boost::system::error_code first_error, cancelled_error, third_error;
+  Clock::time_point cancelled_at{}, third_at{};
+  const auto start = Clock::now();
+  auto record = [](boost::system::error_code& error, Clock::time_point& at) {
+    return [&error, &at](const std::exception_ptr& e, const std::optional<mockdb::Row>&) {
+      at = Clock::now();
+      try {
+        if (e) std::rethrow_exception(e);
+      } catch (const boost::system::system_error& failure) {
+        error = failure.code();
+      }
+    };
+  };
+  Clock::time_point first_at{};
+  asio::co_spawn(ctx, db.read("notes", 1), record(first_error, first_at));
+  asio::co_spawn(
+      ctx, db.read("notes", 2),
+      asio::bind_cancellation_slot(cancel.slot(), record(cancelled_error, cancelled_at)));
+  asio::co_spawn(ctx, db.read("notes", 3), record(third_error, third_at));
+  run(workbook::sleep_for(3ms));
+  EXPECT_EQ(db.stats().queued, 2u);
+  cancel.emit(asio::cancellation_type::terminal);
+  workbook::run_until_idle(ctx);
+  EXPECT_EQ(cancelled_error, asio::error::operation_aborted);
+  EXPECT_EQ(cancelled_at - start, 3ms);
+  // The third takes the place the cancelled one left: it starts at 10 ms, not 20.
+  EXPECT_FALSE(third_error);
+  EXPECT_EQ(third_at - start, 20ms);
+  const mockdb::Stats stats = db.stats();
+  EXPECT_EQ(stats.queued, 0u);
+  EXPECT_EQ(stats.total.cancelled, 1u);
+  EXPECT_EQ(stats.time_queued, 3ms + 10ms);
+  EXPECT_EQ(stats.open_connections, 0u);
+}
+
+TEST_F(MockDatabaseTest, AHungOperationHoldsItsPlaceUntilCancelled) {
+  db.set_capacity(1);
+  db.set_latency(Latency::fixed(10ms));
+  db.hang_next(1);
+  asio::cancellation_signal cancel;
+  boost::system::error_code hung_error;
+  start_cancellable_read(ctx, db, cancel, hung_error);
+  Clock::time_point second_at{};
+  asio::co_spawn(ctx, db.read("notes", 2),
+                 [&second_at](const std::exception_ptr&, const std::optional<mockdb::Row>&) {
+                   second_at = Clock::now();
+                 });
+  const auto start = Clock::now();
+  run(workbook::sleep_for(50ms));
+  EXPECT_EQ(second_at, Clock::time_point{}) << "the second read ran beside a hung one";
+  EXPECT_EQ(db.stats().queued, 1u);
+  cancel.emit(asio::cancellation_type::terminal);
+  workbook::run_until_idle(ctx);
+  EXPECT_EQ(hung_error, asio::error::operation_aborted);
+  EXPECT_EQ(second_at - start, 60ms);
+}
+
+TEST_F(MockDatabaseTest, AServerThatFinishesACancelledStatementKeepsItsPlace) {
+  db.set_capacity(1);
+  db.set_latency(Latency::fixed(10ms));
+  db.set_cancel_effect(mockdb::CancelEffect::server_finishes);
+  asio::cancellation_signal cancel;
+  boost::system::error_code first_error;
+  start_cancellable_read(ctx, db, cancel, first_error);
+  const auto start = Clock::now();
+  run(workbook::sleep_for(2ms));
+  cancel.emit(asio::cancellation_type::terminal);
+  // The client gave up at 2 ms; the server works on until 10 ms.
+  run(db.read("notes", 2));
+  EXPECT_EQ(first_error, asio::error::operation_aborted);
+  EXPECT_EQ(Clock::now() - start, 20ms);
+}
+
+TEST_F(MockDatabaseTest, RaisingTheCapacityStartsQueuedOperations) {
+  db.set_capacity(1);
+  db.set_latency(Latency::fixed(10ms));
+  std::vector<Clock::time_point> ends;
+  const auto start = Clock::now();
+  run([&]() -> asio::awaitable<void> {
+    auto ex = co_await asio::this_coro::executor;
+    asio::co_spawn(ex, read_all_at_once(db, 3, ends), asio::detached);
+    co_await workbook::sleep_for(5ms);
+    db.set_capacity(0);  // no limit: both queued reads start now
+    co_await workbook::sleep_for(1s);
+  }());
+  EXPECT_EQ(ends[0] - start, 10ms);
+  EXPECT_EQ(ends[1] - start, 15ms);
+  EXPECT_EQ(ends[2] - start, 15ms);
+}
+
+TEST_F(MockDatabaseTest, RefusedOperationsDoNotQueue) {
+  db.set_capacity(1);
+  db.set_max_connections(1);
+  db.set_latency(Latency::fixed(10ms));
+  std::vector<Clock::time_point> ends;
+  run(read_all_at_once(db, 3, ends));
+  // The second and third found no connection: refused at once, never queued.
+  EXPECT_EQ(db.stats().ops_queued, 0u);
+  EXPECT_EQ(db.stats().total.failed, 2u);
+}
+
+TEST(MockDatabaseCapacity, QueuedOperationsEndWithTheirLoop) {
+  // A loop destroyed with operations queued behind a hung one destroys them
+  // (and frees their connections); nothing leaks (the asan build checks).
+  MockDatabase db(mockdb::MockConfig{.capacity = 1});
+  {
+    asio::io_context ctx;
+    db.hang_next(1);
+    for (int i = 0; i < 3; ++i) asio::co_spawn(ctx, db.read("notes", 1), asio::detached);
+    ctx.poll();
+    EXPECT_EQ(db.stats().queued, 2u);
+  }
+  const mockdb::Stats stats = db.stats();
+  EXPECT_EQ(stats.queued, 0u);
+  EXPECT_EQ(stats.open_connections, 0u);
+  EXPECT_EQ(stats.total.cancelled, 3u);
+  EXPECT_EQ(stats.total.in_flight, 0u);
+}
+
 // -------------------------------------------------------------- threads
 
 TEST(MockDatabaseThreads, NoWriteIsLostOnAMultiThreadedLoop) {
@@ -595,6 +803,29 @@ TEST(MockDatabaseThreads, NoWriteIsLostOnAMultiThreadedLoop) {
   }
   EXPECT_EQ(seen.size(), std::size_t{kWriters * kNotesEach});
   EXPECT_EQ(db.stats().total.succeeded, std::uint64_t{2 * kWriters * kNotesEach});
+}
+
+TEST(MockDatabaseThreads, TheCapacityHoldsOnAMultiThreadedLoop) {
+  const std::size_t threads = workbook::loop_threads(2);
+  asio::io_context ctx(static_cast<int>(threads));
+  MockDatabase db(mockdb::MockConfig{.max_connections = 0, .trace = false, .capacity = 3});
+  constexpr int kReaders = 500;
+  std::atomic<int> finished{0};
+  for (int r = 0; r < kReaders; ++r) {
+    asio::co_spawn(ctx, db.read("notes", 1),
+                   [&](const std::exception_ptr& e, const std::optional<mockdb::Row>&) {
+                     if (!e) ++finished;
+                   });
+  }
+  std::vector<std::thread> others;
+  for (std::size_t t = 1; t < threads; ++t) others.emplace_back([&] { ctx.run(); });
+  ctx.run();
+  for (auto& t : others) t.join();
+  EXPECT_EQ(finished.load(), kReaders);
+  const mockdb::Stats stats = db.stats();
+  EXPECT_EQ(stats.max_running, 3u);
+  EXPECT_EQ(stats.queued, 0u);
+  EXPECT_EQ(stats.total.succeeded, std::uint64_t{kReaders});
 }
 
 }  // namespace

@@ -27,11 +27,11 @@ struct TimelineOptions {
 /// Each row is `label |bar| duration outcome`. Time zero is the earliest start,
 /// the axis ends at the latest time seen; spans without an end (pending) run to
 /// the axis end and finish with `>`. Bars are `█` ok, `▓` failed, `░` cancelled or
-/// pending. Every line, including the axis line under the rows, ends with '\n'
-/// and is at most the width in columns (counted in code points). No spans
-/// renders the single line "(no operations recorded)". With colour off the
-/// result contains no escape bytes; control characters in labels and details
-/// are replaced by spaces so they cannot break the layout.
+/// pending; the part of a span spent queued (SpanLinks::queued) is `·`. Every line, including the
+/// axis line under the rows, ends with '\n' and is at most the width in columns (counted in code
+/// points). No spans renders the single line "(no operations recorded)". With colour off the result
+/// contains no escape bytes; control characters in labels and details are replaced by spaces so
+/// they cannot break the layout.
 std::string render_timeline(std::span<const Span> spans, const TimelineOptions& options = {});
 
 /// The terminal width: the COLUMNS environment variable if it is a positive

@@ -27,12 +27,16 @@ enum class Outcome {
 /// A short word for an outcome: "pending", "ok", "failed", "cancelled".
 const char* to_string(Outcome o) noexcept;
 
-/// How a span relates to others, given when it begins. All optional.
+/// How a span relates to others, given when it begins (queued may be set
+/// later, by Trace::set_queued). All optional.
 struct SpanLinks {
   std::uint64_t parent = 0;      ///< The span (in the same trace) this is part of; 0 for none.
   std::uint32_t attempt = 0;     ///< 1 for a first try, 2 for the first retry...; 0 if not a retry.
   std::uint64_t connection = 0;  ///< The connection it ran on; 0 if none or unknown.
-  Clock::duration queued{};  ///< How long it waited (for a connection, a permit) before it began.
+  /// How long, from its start, it waited (for a connection, a permit, a free
+  /// place on a busy database) before its work began; timelines draw that
+  /// part of the span apart.
+  Clock::duration queued{};
 };
 
 /// One traced operation.
@@ -73,6 +77,9 @@ class Trace {
   /// Closes span `id` now with `outcome` and a text: the error for a failed
   /// span, the reason for a cancelled one (kept as its cancel_reason).
   void end(std::uint64_t id, Outcome outcome, std::string detail = {});
+
+  /// Records that span `id` spent its first `waited` queued (SpanLinks::queued).
+  void set_queued(std::uint64_t id, Clock::duration waited);
 
   /// Keeps at most `spans` spans (at least 1), forgetting the oldest ended ones.
   void set_capacity(std::size_t spans);

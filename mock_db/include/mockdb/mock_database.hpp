@@ -2,7 +2,8 @@
 //
 // It behaves like a remote database where it matters for async code: every
 // operation completes asynchronously after a configurable latency, a limited
-// number of connections may be open, each connection follows the rules that
+// number of connections may be open, a limited number of operations may run
+// at once (the capacity model below), each connection follows the rules that
 // database.hpp sets out (one operation at a time; broken by a failure of the
 // connection or a cancellation mid-operation), and faults can be injected:
 // errors, random failures, hangs, outages, a reply lost after the write took
@@ -31,6 +32,24 @@
 #include "workbook/trace.hpp"
 
 namespace mockdb {
+
+// The capacity model (MockConfig::capacity, set_capacity). A real database
+// has a few cores and disks: past some number of statements at once, more
+// concurrency adds no throughput, only waiting. With a capacity C, the mock
+// runs at most C operations at once (connect included) and queues the rest
+// in arrival order; an operation's latency starts when it leaves the queue,
+// so its time queued adds to it. C operations of latency L complete per L:
+// C = 4 with 8 operations of 10 ms started together ends at 20 ms. A queued
+// operation counts as in flight and holds its connection (a direct operation
+// borrows its connection on arrival), as a statement sent to a busy server
+// does; cancelling it takes it out of the queue at once. A running operation
+// keeps its place until it completes, is cancelled (with
+// CancelEffect::server_finishes, until it would have completed: the server
+// goes on with it) or, if it hangs, for good. Operations refused before they
+// reach the server (a closed, broken or busy connection, no connection under
+// the limit, an outage) never queue. The trace shows each operation's time
+// queued (Span::links.queued), and Stats counts it. Capacity 0, the default,
+// means no limit and costs nothing.
 
 /// The kinds of database operation, for latency, faults and statistics.
 enum class OpKind { connect, create, read, update, remove, query };
@@ -79,6 +98,9 @@ struct MockConfig {
   Latency operation_latency = Latency::none();
   /// Record a span per operation in trace().
   bool trace = true;
+  /// At most this many operations run at once; the rest queue in arrival
+  /// order (see the capacity model above). 0 means no limit.
+  std::size_t capacity = 0;
 };
 
 /// What the server does with an operation whose client cancelled it midway.
@@ -111,6 +133,11 @@ struct Stats {
   std::size_t open_connections = 0;         ///< Connections open now.
   std::size_t max_open_connections = 0;     ///< The most open at any one time.
   std::uint64_t rows_scanned = 0;           ///< Rows examined by all queries.
+  std::size_t max_running = 0;              ///< The most running under the capacity at once.
+  std::size_t queued = 0;                   ///< Operations waiting for the capacity now.
+  std::size_t max_queued = 0;               ///< The most waiting at any one time.
+  std::uint64_t ops_queued = 0;             ///< Operations that had to wait at all.
+  workbook::Clock::duration time_queued{};  ///< The time all operations spent waiting.
 
   /// The counters of one kind of operation.
   const OpStats& operator[](OpKind kind) const noexcept {
@@ -174,14 +201,18 @@ class MockDatabase final : public DatabaseService {
   void outage(workbook::Clock::duration starts_in, workbook::Clock::duration lasts);
   /// Changes the connection limit (0 means no limit).
   void set_max_connections(std::size_t limit);
+  /// Changes the capacity: at most `limit` operations run at once (0 means no
+  /// limit). Raising it starts queued operations at once; lowering it lets the
+  /// running ones finish.
+  void set_capacity(std::size_t limit);
   /// Removes every fault set by the functions above (not the connection limit,
   /// nor the cancel effect).
   void clear_faults();
 
   /// A snapshot of the counters.
   Stats stats() const;
-  /// Sets every counter to zero, rows_scanned included (operations in flight
-  /// and open connections stay counted as such), e.g. after a test has loaded
+  /// Sets every counter to zero, rows_scanned included (operations in flight,
+  /// operations queued and open connections stay counted as such), e.g. after a test has loaded
   /// its data.
   void reset_stats();
   /// The trace of every operation (spans named after OpKind).
