@@ -1,0 +1,114 @@
+// Chapter 14's provided code, the same for the pitfall and the fix: the
+// counting row (the instrument every test, demo and benchmark reads), the
+// checksum and the outbox broadcast() delivers to.
+#include <algorithm>
+#include <boost/asio/post.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <cstring>
+#include <stdexcept>
+#include <string>
+
+#include "report_service.hpp"
+
+namespace ch14 {
+
+void CopyCounter::record_copy(std::size_t bytes) noexcept {
+  copies_.fetch_add(1, std::memory_order_relaxed);
+  bytes_copied_.fetch_add(static_cast<std::int64_t>(bytes), std::memory_order_relaxed);
+}
+
+CopyCounts CopyCounter::counts() const noexcept {
+  return CopyCounts{.copies = copies_.load(std::memory_order_relaxed),
+                    .moves = moves_.load(std::memory_order_relaxed),
+                    .allocations = allocations_.load(std::memory_order_relaxed),
+                    .bytes_copied = bytes_copied_.load(std::memory_order_relaxed)};
+}
+
+ReportRow::ReportRow(mockdb::Id id, std::size_t bytes, CopyCounter& counter)
+    : id_(id), stamp_("new"), body_(bytes), counter_(&counter) {
+  // Deterministic content, different per row, so a checksum can tell rows apart.
+  for (std::size_t i = 0; i < bytes; ++i) {
+    body_[i] = static_cast<char>((i * 31 + static_cast<std::size_t>(id)) & 0x7f);
+  }
+  if (bytes > 0) counter_->record_allocation();
+}
+
+ReportRow::ReportRow(const ReportRow& other)
+    : id_(other.id_), stamp_(other.stamp_), body_(other.body_), counter_(other.counter_) {
+  counter_->record_copy(body_.size());
+  if (!body_.empty()) counter_->record_allocation();
+}
+
+ReportRow::ReportRow(ReportRow&& other) noexcept
+    : id_(other.id_),
+      stamp_(std::move(other.stamp_)),
+      body_(std::move(other.body_)),
+      counter_(other.counter_) {
+  counter_->record_move();
+}
+
+ReportRow& ReportRow::operator=(const ReportRow& other) {
+  if (this == &other) return *this;
+  const bool reuses = body_.capacity() >= other.body_.size();
+  id_ = other.id_;
+  stamp_ = other.stamp_;
+  body_ = other.body_;
+  counter_ = other.counter_;
+  counter_->record_copy(body_.size());
+  if (!reuses && !body_.empty()) counter_->record_allocation();
+  return *this;
+}
+
+ReportRow& ReportRow::operator=(ReportRow&& other) noexcept {
+  id_ = other.id_;
+  stamp_ = std::move(other.stamp_);
+  body_ = std::move(other.body_);
+  counter_ = other.counter_;
+  counter_->record_move();
+  return *this;
+}
+
+std::span<const char> ReportRow::chunk(std::size_t offset, std::size_t length) const noexcept {
+  if (offset >= body_.size()) return {};
+  return std::span<const char>(body_).subspan(offset, std::min(length, body_.size() - offset));
+}
+
+std::uint64_t checksum(std::span<const char> bytes, std::uint64_t running) noexcept {
+  // Eight bytes at a time (FNV-1a on 64-bit words, then the tail byte by
+  // byte): fast enough that the benchmark measures copies, not the checksum.
+  std::size_t i = 0;
+  for (; i + 8 <= bytes.size(); i += 8) {
+    std::uint64_t word = 0;
+    std::memcpy(&word, bytes.data() + i, sizeof word);
+    running ^= word;
+    running *= 1099511628211ULL;
+  }
+  for (; i < bytes.size(); ++i) {
+    running ^= static_cast<unsigned char>(bytes[i]);
+    running *= 1099511628211ULL;
+  }
+  return running;
+}
+
+Outbox::Outbox(int subscribers) : received_(static_cast<std::size_t>(subscribers)) {}
+
+boost::asio::awaitable<void> Outbox::send(int subscriber, std::span<const char> chunk) {
+  if (subscriber < 0 || subscriber >= subscribers()) {
+    throw std::out_of_range("Outbox::send: no subscriber " + std::to_string(subscriber));
+  }
+  // A network write suspends the sender; any loop thread may resume it.
+  co_await boost::asio::post(co_await boost::asio::this_coro::executor, boost::asio::use_awaitable);
+  const std::scoped_lock lock(mutex_);
+  Received& to = received_[static_cast<std::size_t>(subscriber)];
+  to.bytes += chunk.size();
+  to.checksum = checksum(chunk, to.checksum);
+  to.chunks += 1;
+}
+
+Outbox::Received Outbox::received(int subscriber) const {
+  const std::scoped_lock lock(mutex_);
+  return received_.at(static_cast<std::size_t>(subscriber));
+}
+
+}  // namespace ch14

@@ -1,0 +1,126 @@
+// Chapter 14 — avoiding copies.
+//
+// A report service handles report rows with a large body (kilobytes to
+// megabytes). publish() passes a row down through layers of coroutines and
+// archives a summary of it; broadcast() sends one row to many subscribers at
+// once on an io_context that may run on several threads. The pitfall
+// (chapters/) and the fix (solutions/) define both in report_service.cpp; this
+// header is their shared interface, and ReportRow is the instrument the test,
+// the demo and the benchmark read: it counts its own copies, moves and buffer
+// allocations.
+#pragma once
+
+#include <atomic>
+#include <boost/asio/awaitable.hpp>
+#include <cstddef>
+#include <cstdint>
+#include <mutex>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "mockdb/database.hpp"
+
+namespace ch14 {
+
+/// What a CopyCounter has seen, at one moment.
+struct CopyCounts {
+  std::int64_t copies = 0;        ///< Deep copies of a row (constructor or assignment).
+  std::int64_t moves = 0;         ///< Moves of a row (constructor or assignment).
+  std::int64_t allocations = 0;   ///< Body buffers allocated: one per new row, one per copy.
+  std::int64_t bytes_copied = 0;  ///< Body bytes copied by those copies.
+};
+
+/// Counts what happens to the rows made with it. Thread-safe: rows may be
+/// copied on any thread of a multi-threaded io_context.
+class CopyCounter {
+ public:
+  void record_copy(std::size_t bytes) noexcept;
+  void record_move() noexcept { moves_.fetch_add(1, std::memory_order_relaxed); }
+  void record_allocation() noexcept { allocations_.fetch_add(1, std::memory_order_relaxed); }
+  [[nodiscard]] CopyCounts counts() const noexcept;
+
+ private:
+  std::atomic<std::int64_t> copies_{0};
+  std::atomic<std::int64_t> moves_{0};
+  std::atomic<std::int64_t> allocations_{0};
+  std::atomic<std::int64_t> bytes_copied_{0};
+};
+
+/// One report row: an id, a stamp saying which layer handled it last, and a
+/// large body. Copying it copies the whole body (one allocation and `size()`
+/// bytes); moving it moves a pointer. A moved-from row has an empty body.
+class ReportRow {
+ public:
+  /// A row whose body is `bytes` bytes of deterministic content (one allocation).
+  ReportRow(mockdb::Id id, std::size_t bytes, CopyCounter& counter);
+  ReportRow(const ReportRow& other);
+  ReportRow(ReportRow&& other) noexcept;
+  ReportRow& operator=(const ReportRow& other);
+  ReportRow& operator=(ReportRow&& other) noexcept;
+  ~ReportRow() = default;
+
+  [[nodiscard]] mockdb::Id id() const noexcept { return id_; }
+  [[nodiscard]] std::size_t size() const noexcept { return body_.size(); }
+  [[nodiscard]] std::span<const char> body() const noexcept { return body_; }
+  /// `length` bytes of the body from `offset` (fewer at the end).
+  [[nodiscard]] std::span<const char> chunk(std::size_t offset, std::size_t length) const noexcept;
+  [[nodiscard]] const std::string& stamp() const noexcept { return stamp_; }
+  void set_stamp(std::string stamp) { stamp_ = std::move(stamp); }
+
+ private:
+  mockdb::Id id_;
+  std::string stamp_;
+  std::vector<char> body_;
+  CopyCounter* counter_;
+};
+
+/// A checksum of a body (FNV-1a on 64-bit words), computable chunk by chunk:
+/// checksum(b, checksum(a)) == checksum(a + b) when a.size() is a multiple of 8.
+[[nodiscard]] std::uint64_t checksum(std::span<const char> bytes,
+                                     std::uint64_t running = 14695981039346656037ULL) noexcept;
+
+/// Where broadcast() delivers: one queue per subscriber. Thread-safe.
+class Outbox {
+ public:
+  explicit Outbox(int subscribers);
+
+  /// Sends `chunk` to `subscriber`: yields to the event loop once (as a
+  /// network write would), then records the bytes. The chunk must stay valid
+  /// until the send completes.
+  boost::asio::awaitable<void> send(int subscriber, std::span<const char> chunk);
+
+  /// What one subscriber has received so far.
+  struct Received {
+    std::size_t bytes = 0;
+    std::uint64_t checksum = 14695981039346656037ULL;
+    std::size_t chunks = 0;
+  };
+  [[nodiscard]] Received received(int subscriber) const;
+  [[nodiscard]] int subscribers() const noexcept { return static_cast<int>(received_.size()); }
+
+ private:
+  mutable std::mutex mutex_;
+  std::vector<Received> received_;
+};
+
+/// What a request may use.
+struct Services {
+  mockdb::DatabaseService& db;  ///< publish() archives summaries in table "archive".
+  Outbox& outbox;               ///< broadcast() sends here.
+};
+
+/// broadcast() sends a row in chunks of this size.
+inline constexpr std::size_t kChunkBytes = 4096;
+
+/// Publishes one report: the render layer stamps it "rendered", the archive
+/// layer stores a summary in table "archive" (fields "report", "bytes",
+/// "checksum", "stamp") and returns the new archive row's id.
+boost::asio::awaitable<mockdb::Id> publish(Services& services, ReportRow report);
+
+/// Sends the whole body of `report` to subscribers 0 .. subscribers-1 at once,
+/// in chunks of kChunkBytes, and returns when every subscriber has it all.
+/// The io_context may run on several threads.
+boost::asio::awaitable<void> broadcast(Services& services, ReportRow report, int subscribers);
+
+}  // namespace ch14

@@ -1,0 +1,79 @@
+// Chapter 14, the fix: one row, moved from frame to frame, shared read-only.
+//
+// A row passed by value is constructed in the callee's frame from what the
+// caller passes: std::move(report) makes that a move (a pointer), not a copy
+// of the body. broadcast() moves the row into one shared_ptr<const ReportRow>;
+// each subscriber's task owns one reference (it must: it runs on its own), and
+// its loop borrows the row by reference from the frame that owns it.
+#include "report_service.hpp"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/deferred.hpp>
+#include <boost/asio/experimental/parallel_group.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/json/object.hpp>
+#include <memory>
+#include <stdexcept>
+#include <utility>
+#include <vector>
+
+namespace asio = boost::asio;
+
+namespace ch14 {
+namespace {
+
+asio::awaitable<mockdb::Id> archive(Services& services, ReportRow report) {
+  mockdb::Row summary;
+  summary["report"] = report.id();
+  summary["bytes"] = report.size();
+  summary["checksum"] = checksum(report.body());
+  summary["stamp"] = report.stamp();
+  co_return co_await services.db.create("archive", std::move(summary));
+}
+
+asio::awaitable<mockdb::Id> render(Services& services, ReportRow report) {
+  report.set_stamp("rendered");
+  //! [fix-layers]
+  co_return co_await archive(services, std::move(report));  // a move: no copy of the body
+  //! [fix-layers]
+}
+
+//! [fix-deliver]
+asio::awaitable<void> deliver(Services& services, std::shared_ptr<const ReportRow> report,
+                              int subscriber) {
+  // Borrowed from `report`, which this frame owns until the loop has ended.
+  const ReportRow& row = *report;
+  for (std::size_t offset = 0; offset < row.size(); offset += kChunkBytes) {
+    co_await services.outbox.send(subscriber, row.chunk(offset, kChunkBytes));
+  }
+}
+//! [fix-deliver]
+
+}  // namespace
+
+asio::awaitable<mockdb::Id> publish(Services& services, ReportRow report) {
+  if (report.size() == 0) throw std::invalid_argument("publish: the report has no body");
+  //! [fix-publish]
+  co_return co_await render(services, std::move(report));
+  //! [fix-publish]
+}
+
+asio::awaitable<void> broadcast(Services& services, ReportRow report, int subscribers) {
+  const auto ex = co_await asio::this_coro::executor;
+  //! [fix-share]
+  auto shared = std::make_shared<const ReportRow>(std::move(report));  // moved in, read-only
+  //! [fix-share]
+  std::vector<decltype(asio::co_spawn(ex, deliver(services, shared, 0), asio::deferred))> sends;
+  for (int subscriber = 0; subscriber < subscribers; ++subscriber) {
+    sends.push_back(asio::co_spawn(ex, deliver(services, shared, subscriber), asio::deferred));
+  }
+  if (sends.empty()) co_return;
+  auto [order, errors] = co_await asio::experimental::make_parallel_group(std::move(sends))
+                             .async_wait(asio::experimental::wait_for_all(), asio::use_awaitable);
+  for (const auto& error : errors) {
+    if (error) std::rethrow_exception(error);
+  }
+}
+
+}  // namespace ch14

@@ -1,0 +1,66 @@
+// RIGHT: each layer borrows the row by reference; each caller awaits its callee at once.
+// (publish() owns the row: every frame that refers to it ends before publish() does)
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/deferred.hpp>
+#include <boost/asio/experimental/parallel_group.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/json/object.hpp>
+#include <memory>
+#include <stdexcept>
+#include <utility>
+#include <vector>
+
+#include "report_service.hpp"
+
+namespace asio = boost::asio;
+
+namespace ch14 {
+namespace {
+
+asio::awaitable<mockdb::Id> archive(Services& services, const ReportRow& report) {
+  mockdb::Row summary;
+  summary["report"] = report.id();
+  summary["bytes"] = report.size();
+  summary["checksum"] = checksum(report.body());
+  summary["stamp"] = report.stamp();
+  co_return co_await services.db.create("archive", std::move(summary));
+}
+
+asio::awaitable<mockdb::Id> render(Services& services, ReportRow& report) {
+  report.set_stamp("rendered");
+  co_return co_await archive(services, report);  // borrowed: render() awaits archive()
+}
+
+asio::awaitable<void> deliver(Services& services, std::shared_ptr<const ReportRow> report,
+                              int subscriber) {
+  // Borrowed from `report`, which this frame owns until the loop has ended.
+  const ReportRow& row = *report;
+  for (std::size_t offset = 0; offset < row.size(); offset += kChunkBytes) {
+    co_await services.outbox.send(subscriber, row.chunk(offset, kChunkBytes));
+  }
+}
+
+}  // namespace
+
+asio::awaitable<mockdb::Id> publish(Services& services, ReportRow report) {
+  if (report.size() == 0) throw std::invalid_argument("publish: the report has no body");
+  co_return co_await render(services, report);  // borrowed: publish() owns it and awaits
+}
+
+asio::awaitable<void> broadcast(Services& services, ReportRow report, int subscribers) {
+  const auto ex = co_await asio::this_coro::executor;
+  auto shared = std::make_shared<const ReportRow>(std::move(report));  // moved in, read-only
+  std::vector<decltype(asio::co_spawn(ex, deliver(services, shared, 0), asio::deferred))> sends;
+  for (int subscriber = 0; subscriber < subscribers; ++subscriber) {
+    sends.push_back(asio::co_spawn(ex, deliver(services, shared, subscriber), asio::deferred));
+  }
+  if (sends.empty()) co_return;
+  auto [order, errors] = co_await asio::experimental::make_parallel_group(std::move(sends))
+                             .async_wait(asio::experimental::wait_for_all(), asio::use_awaitable);
+  for (const auto& error : errors) {
+    if (error) std::rethrow_exception(error);
+  }
+}
+
+}  // namespace ch14
