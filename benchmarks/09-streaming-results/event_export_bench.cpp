@@ -1,6 +1,6 @@
 // Chapter 09's benchmark: for_each_event() over an events table of N rows
 // (1k, 10k, 100k) in pages of 1,000 at 1 ms a query, by one consumer at a time
-// (sequential) or four at once (concurrent), on one event-loop thread. Built
+// (sequential) or three at once (concurrent), on one event-loop thread. Built
 // against the pitfall and the fix; ./workbook bench 09 runs both.
 //
 // Counters, per export: first_row_ms, the time until the sink saw its first
@@ -29,7 +29,7 @@ using namespace std::chrono_literals;
 namespace {
 
 constexpr std::size_t kPage = 1000;
-constexpr int kConsumers = 4;  // concurrent exports in the concurrent case
+constexpr int kConsumers = 3;  // concurrent exports in the concurrent case
 
 // Loading 100k rows costs a noticeable fraction of a second, so each size's
 // table is loaded once per process and shared by the sequential and concurrent

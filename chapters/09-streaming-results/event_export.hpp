@@ -23,30 +23,33 @@ namespace ch09 {
 /// The table the events live in.
 inline constexpr const char* kEventsTable = "events";
 
-/// A token that counts how many of its kind are alive, and the most that ever
+/// A token that counts how many rows are in memory, and the most that ever
 /// were at once. Every Event holds one, so a test can see how many rows the
-/// export holds in memory without trusting the code under test to say so.
+/// export holds without trusting the code under test to say so. A move hands
+/// the count over: a moved-from Event holds no row and is not counted.
 class ResidentRow {
  public:
   ResidentRow() noexcept;
-  ResidentRow(const ResidentRow&) noexcept;
-  ResidentRow(ResidentRow&&) noexcept;
-  ResidentRow& operator=(const ResidentRow&) noexcept = default;
-  ResidentRow& operator=(ResidentRow&&) noexcept = default;
+  ResidentRow(const ResidentRow& other) noexcept;
+  ResidentRow(ResidentRow&& other) noexcept;
+  ResidentRow& operator=(const ResidentRow& other) noexcept;
+  ResidentRow& operator=(ResidentRow&& other) noexcept;
   ~ResidentRow();
 
-  /// Events alive now.
+  /// Rows in memory now.
   static std::size_t live() noexcept;
-  /// The most Events alive at once since the last reset_peak().
+  /// The most rows in memory at once since the last reset_peak().
   static std::size_t peak() noexcept;
-  /// Starts a new peak from the number alive now.
+  /// Starts a new peak from the number in memory now.
   static void reset_peak() noexcept;
+
+ private:
+  bool counted_ = true;  // false once moved from
 };
 
 /// One row of the events table, as the export holds it.
 struct Event {
-  /// The event a row of the events table holds. Build it where it will stay
-  /// (`page.emplace_back(row)`): a temporary Event is a resident row too.
+  /// The event a row of the events table holds.
   explicit Event(const mockdb::Row& row);
 
   mockdb::Id id = 0;        ///< The row's primary key.

@@ -22,14 +22,34 @@ void count_one_more() noexcept {
   }
 }
 
+void count_one_less() noexcept { live_rows.fetch_sub(1, std::memory_order_relaxed); }
+
 }  // namespace
 
-// A moved-from Event still exists (and is destroyed later), so a move counts
-// one more resident row like a copy does: what is counted is objects alive.
+// A copy is one more row in memory; a move hands the row, and its count, over.
 ResidentRow::ResidentRow() noexcept { count_one_more(); }
-ResidentRow::ResidentRow(const ResidentRow& /*other*/) noexcept { count_one_more(); }
-ResidentRow::ResidentRow(ResidentRow&& /*other*/) noexcept { count_one_more(); }
-ResidentRow::~ResidentRow() { live_rows.fetch_sub(1, std::memory_order_relaxed); }
+ResidentRow::ResidentRow(const ResidentRow& other) noexcept : counted_(other.counted_) {
+  if (counted_) count_one_more();
+}
+ResidentRow::ResidentRow(ResidentRow&& other) noexcept : counted_(other.counted_) {
+  other.counted_ = false;
+}
+ResidentRow& ResidentRow::operator=(const ResidentRow& other) noexcept {
+  if (other.counted_ && !counted_) count_one_more();
+  if (!other.counted_ && counted_) count_one_less();
+  counted_ = other.counted_;
+  return *this;
+}
+ResidentRow& ResidentRow::operator=(ResidentRow&& other) noexcept {
+  if (this == &other) return *this;
+  if (counted_) count_one_less();
+  counted_ = other.counted_;
+  other.counted_ = false;
+  return *this;
+}
+ResidentRow::~ResidentRow() {
+  if (counted_) count_one_less();
+}
 
 std::size_t ResidentRow::live() noexcept { return live_rows.load(std::memory_order_relaxed); }
 std::size_t ResidentRow::peak() noexcept { return peak_rows.load(std::memory_order_relaxed); }

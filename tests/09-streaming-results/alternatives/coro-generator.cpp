@@ -1,8 +1,7 @@
-// RIGHT: an async generator (asio::experimental::coro) yields keyset pages one at a time, and runs
-// only when the consumer resumes it.
+// RIGHT: an async generator (experimental::coro) yields keyset pages, one per resume.
 //
-// Boost 1.81 experimental; see the lesson for why the chapter's fix pulls pages with a plain
-// function instead.
+// It runs only when the consumer resumes it, so it never reads ahead. Boost 1.81 experimental;
+// the lesson says why the chapter's fix pulls pages with a plain function instead.
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/deferred.hpp>
 #include <boost/asio/experimental/coro.hpp>

@@ -1,7 +1,7 @@
-// RIGHT: the export opens one connection of its own and reads its keyset pages on it; the
-// connection is closed when the export ends, early or not.
+// RIGHT: the export reads its keyset pages on one connection of its own.
 //
-// Costs one connect, and saves a pool borrow per page.
+// The connection is closed when the export ends, early or not. Costs one connect, and saves a
+// pool borrow per page.
 #include <memory>
 #include <utility>
 

@@ -1,5 +1,5 @@
-// WRONG: when the sink says stop, break leaves the loop over the page only, and the export goes on
-// with the next page. expect: yet it was handed
+// WRONG: on stop, break leaves the loop over the page only; the export goes on.
+// expect: yet it was handed
 //
 // break ends the innermost loop; the stop was meant for both.
 #include <utility>

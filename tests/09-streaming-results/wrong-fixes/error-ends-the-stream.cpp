@@ -1,7 +1,7 @@
-// WRONG: a failed page query ends the stream quietly, as if the table had ended, so the consumer
-// takes a partial export for a whole one. expect: the error was swallowed
+// WRONG: a failed page query ends the stream quietly, as if the table had ended.
+// expect: the error was swallowed
 //
-// A stream that ends on error looks tidy; the caller can no longer tell a failure from the end.
+// A stream that ends on error looks tidy; the consumer takes a partial export for a whole one.
 #include <boost/system/system_error.hpp>
 #include <utility>
 

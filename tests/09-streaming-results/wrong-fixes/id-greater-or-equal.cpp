@@ -1,7 +1,7 @@
-// WRONG: each page starts at the last id handed out (id >= $1), so the boundary row comes twice.
+// WRONG: each page starts at the last id handed out (id >= $1): boundary rows come twice.
 // expect: was handed to the sink 2 times
 //
-// ">=" reads like "from where I stopped"; the row where it stopped was already handed over.
+// ">=" reads like "from where I stopped"; that row was already handed over.
 #include <utility>
 
 #include "event_export.hpp"

@@ -1,5 +1,5 @@
-// WRONG: keyset paging, but every page is still gathered into one vector before the sink sees a
-// row. expect: the whole table: every row was held at once
+// WRONG: keyset pages, but all gathered into one vector before the sink sees a row.
+// expect: the whole table: every row was held at once
 //
 // The query half of the fix is here; the export still holds the table.
 #include <utility>

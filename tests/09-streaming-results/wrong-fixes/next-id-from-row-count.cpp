@@ -1,5 +1,5 @@
-// WRONG: the next page starts after id = rows handed out so far, which holds only while ids have no
-// gaps. expect: was handed to the sink 2 times
+// WRONG: the next page starts after id = rows read so far: right only if ids have no gaps.
+// expect: was handed to the sink 2 times
 //
 // Ids 1..N with no deletes make this look right; one deleted id shifts every page after it.
 #include <utility>

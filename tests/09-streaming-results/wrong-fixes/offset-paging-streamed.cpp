@@ -1,5 +1,5 @@
-// WRONG: pages are handed over one at a time, but still read with LIMIT/OFFSET, so page k rescans
-// the k-1 pages before it. expect: rows scanned quadratic
+// WRONG: pages are handed over one by one, but read with OFFSET: page k rescans k-1 pages.
+// expect: rows scanned quadratic
 //
 // The consumer half of the fix is here; the page query still skips rows with OFFSET.
 #include <utility>

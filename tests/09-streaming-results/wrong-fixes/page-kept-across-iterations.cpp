@@ -1,5 +1,5 @@
-// WRONG: the page lives outside the loop and is overwritten by the next one, so the old page is
-// still alive while the new page is built. expect: a page was still held while another was read
+// WRONG: one page variable outlives the loop: the old page lives while the next is built.
+// expect: a page was still held while another was read
 //
 // Reusing one variable looks thrifty; assignment builds the new page before the old one goes.
 #include <utility>

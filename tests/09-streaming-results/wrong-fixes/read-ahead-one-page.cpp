@@ -1,8 +1,8 @@
-// WRONG: reads the next page before handing out the current one, so two pages are held and a page
-// is read that a stopping consumer never wanted. expect: pages the consumer never asked for were
-// read
+// WRONG: reads page k+1 before handing out page k: two pages held, one read in vain.
+// expect: pages the consumer never asked for were read
 //
-// Meant as double buffering; but nothing overlaps here, it only reads ahead.
+// Meant as double buffering; nothing overlaps here, it only reads ahead, and a consumer that
+// stops after page 1 has made the database read page 2 for nothing.
 #include <utility>
 
 #include "event_export.hpp"
