@@ -2,12 +2,16 @@
 // 10 ms a query. Built twice, as ch09_demo_pitfall and ch09_demo_fix, it draws
 // the database's trace of the page queries and says how many rows the export
 // held at once, how many rows the database scanned, and when the first row
-// reached the consumer.
+// reached the consumer, and draws the rows the database scanned for each page:
+// a staircase for OFFSET paging, a flat line for keyset paging.
 #include <boost/asio/io_context.hpp>
 #include <cstdio>
 #include <iostream>
+#include <memory>
 #include <optional>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "event_export.hpp"
 #include "mockdb/mock_database.hpp"
@@ -19,6 +23,42 @@
 using namespace std::chrono_literals;
 
 namespace {
+
+// The mock, with the rows each query scanned written down (the export runs its
+// queries one after another, so the counter's growth over a query is its own).
+class ScanMeter final : public mockdb::DatabaseService {
+ public:
+  explicit ScanMeter(mockdb::MockDatabase& inner) : inner_(inner) {}
+
+  boost::asio::awaitable<std::unique_ptr<mockdb::Connection>> connect() override {
+    return inner_.connect();
+  }
+  boost::asio::awaitable<mockdb::Id> create(std::string table, mockdb::Row row) override {
+    return inner_.create(std::move(table), std::move(row));
+  }
+  boost::asio::awaitable<std::optional<mockdb::Row>> read(std::string table,
+                                                          mockdb::Id id) override {
+    return inner_.read(std::move(table), id);
+  }
+  boost::asio::awaitable<bool> update(std::string table, mockdb::Id id,
+                                      mockdb::Row fields) override {
+    return inner_.update(std::move(table), id, std::move(fields));
+  }
+  boost::asio::awaitable<bool> remove(std::string table, mockdb::Id id) override {
+    return inner_.remove(std::move(table), id);
+  }
+  boost::asio::awaitable<mockdb::Rows> query(std::string sql, mockdb::Params params) override {
+    const std::uint64_t before = inner_.stats().rows_scanned;
+    mockdb::Rows rows = co_await inner_.query(std::move(sql), std::move(params));
+    scanned.push_back(inner_.stats().rows_scanned - before);
+    co_return rows;
+  }
+
+  std::vector<std::uint64_t> scanned;  // per query, in order
+
+ private:
+  mockdb::MockDatabase& inner_;
+};
 
 void demo() {
   constexpr int kRows = 2000;
@@ -39,8 +79,9 @@ void demo() {
     total += event.amount;
     return true;
   };
+  ScanMeter meter(db);
   const std::uint64_t handed =
-      workbook::run_to_completion(ctx, ch09::for_each_event(db, kPage, std::move(sink)));
+      workbook::run_to_completion(ctx, ch09::for_each_event(meter, kPage, std::move(sink)));
   const auto took = workbook::Clock::now() - start;
 
   workbook::TimelineOptions options;
@@ -55,6 +96,12 @@ void demo() {
       static_cast<unsigned long long>(handed), static_cast<long long>(total), workbook::to_ms(took),
       static_cast<unsigned long long>(stats[mockdb::OpKind::query].started),
       first ? workbook::to_ms(*first) : 0.0);
+  std::printf("rows scanned by each page query (a page holds %zu rows):\n", kPage);
+  for (std::size_t i = 0; i < meter.scanned.size(); ++i) {
+    const std::uint64_t n = meter.scanned[i];
+    std::printf("  page %2zu %5llu |%s\n", i + 1, static_cast<unsigned long long>(n),
+                std::string(static_cast<std::size_t>(n / 50), '#').c_str());
+  }
   std::printf("peak rows resident %zu (one page is %zu); rows scanned %llu (the table has %d)\n",
               ch09::ResidentRow::peak(), kPage, static_cast<unsigned long long>(stats.rows_scanned),
               kRows);

@@ -317,26 +317,29 @@ TEST_F(StreamingResults, ErrorInPageKReachesTheSinkAfterPagesBeforeIt) {
       static_cast<unsigned long long>(kFailing - 1));
 }
 
-TEST_F(StreamingResults, NextPageCanBeRetriedAfterAnError) {
-  // A consumer that pulls pages itself: page 2 fails once, and asking again
-  // must give page 2, not page 3 or page 1.
-  auto pull = [&]() -> asio::awaitable<std::vector<Id>> {
-    std::vector<Id> ids;
-    ch09::Cursor cursor;
-    FailingDatabase flaky(db, 2);
-    int failures = 0;
-    while (!cursor.done) {
-      try {
-        const ch09::Page page = co_await ch09::next_page(flaky, cursor, kPage);
-        for (const ch09::Event& event : page) ids.push_back(event.id);
-      } catch (const boost::system::system_error&) {
-        if (++failures > 1) throw;
-      }
+// A consumer that pulls pages itself, from a database whose second query
+// fails once, and asks again after the failure. Returns the ids it got.
+asio::awaitable<std::vector<Id>> pull_retrying_once(mockdb::MockDatabase& db) {
+  std::vector<Id> ids;
+  ch09::Cursor cursor;
+  FailingDatabase flaky(db, 2);
+  int failures = 0;
+  while (!cursor.done) {
+    try {
+      const ch09::Page page = co_await ch09::next_page(flaky, cursor, kPage);
+      for (const ch09::Event& event : page) ids.push_back(event.id);
+    } catch (const boost::system::system_error&) {
+      if (++failures > 1) throw;
     }
-    co_return ids;
-  };
+  }
+  co_return ids;
+}
+
+TEST_F(StreamingResults, NextPageCanBeRetriedAfterAnError) {
+  // Page 2 fails once; asking again must give page 2, not page 3 or page 1.
   workbook::Watchdog watchdog(5s, "pulling pages with next_page()");
-  const std::vector<Id> ids = workbook::run_to_completion(ctx, pull(), "pulling pages");
+  const std::vector<Id> ids =
+      workbook::run_to_completion(ctx, pull_retrying_once(db), "pulling pages");
   EXPECT_EQ(ids, expected_ids()) << format(
       "pulling pages with next_page(), retrying page 2 once after its query failed, gave %zu "
       "rows; expected the %zu rows of the table, each once. Move the cursor only after the page "
