@@ -5,9 +5,10 @@
 // check_orders() of N orders with a limit of 8, 1 ms per read, against a
 // database that allows 100 connections; one batch at a time (sequential) or
 // four batches at once (concurrent), on one event-loop thread. Counters:
-// checked, orders checked per second; refused, reads that failed with "too
-// many connections" per batch; in_flight, the most reads running at once;
-// frames, the most check_order() frames alive at once.
+// checks_per_s, orders checked (successfully) per second of real time;
+// refused, reads that failed with "too many connections" per batch; p99_ms,
+// the 99th percentile of one read's latency; in_flight, the most reads
+// running at once; frames, the most check_order() frames alive at once.
 //
 // The knee (the fix only, where `limit` means something): one batch of 128
 // checks, 1 ms per read, on a database that runs at most 8 operations at once
@@ -17,12 +18,13 @@
 // reaches the capacity, and then stays flat), and knee/p99, the 99th
 // percentile of one check's latency, queue included (flat until K reaches the
 // capacity, and then it grows with K: more concurrency only adds queueing).
-// Counters: checks_per_s, p99_ms, queued_ms (mean time a check waited in the
-// database's queue), in_flight.
+// The same counters, and queued_ms, the mean time a read waited in the
+// database's queue (0 in the matrix, whose database has no capacity limit).
 #include <benchmark/benchmark.h>
 
 #include <algorithm>
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <chrono>
 #include <cstring>
@@ -51,36 +53,75 @@ std::vector<mockdb::Id> first_ids(std::int64_t n) {
   return ids;
 }
 
+// What the iterations of one benchmark did. Every run reports the same
+// counters (Google Benchmark's CSV output requires it), computed here rather
+// than as rates, because the p99 series' own time is not the time it took.
+struct Totals {
+  std::int64_t checked = 0;  // reads that succeeded
+  std::int64_t refused = 0;  // reads that failed with "too many connections"
+  std::int64_t batches = 0;
+  workbook::Clock::duration busy{};  // real time spent running the batches
+  double p99_sum = 0;                // ms, summed over the iterations
+
+  // Records one iteration: its reads are the spans of `db`'s trace.
+  double add_iteration(mockdb::MockDatabase& db, workbook::Clock::duration took) {
+    busy += took;
+    std::vector<double> latencies;  // each read's latency in ms, its time queued included
+    for (const auto& span : db.trace().spans()) {
+      if (span.operation == "read" && span.end) {
+        latencies.push_back(workbook::to_ms(*span.end - span.start));
+      }
+    }
+    db.trace().clear();
+    std::sort(latencies.begin(), latencies.end());
+    const double p99 = latencies.empty() ? 0.0 : latencies[(latencies.size() * 99 - 1) / 100];
+    p99_sum += p99;
+    return p99;
+  }
+
+  void report(benchmark::State& state, const mockdb::MockDatabase& db) const {
+    const mockdb::Stats stats = db.stats();
+    const double seconds = workbook::to_ms(busy) / 1000.0;
+    const auto reads =
+        static_cast<double>(std::max<std::uint64_t>(stats[mockdb::OpKind::read].started, 1));
+    state.counters["checks_per_s"] = seconds > 0 ? static_cast<double>(checked) / seconds : 0.0;
+    state.counters["refused"] =
+        static_cast<double>(refused) / static_cast<double>(std::max<std::int64_t>(batches, 1));
+    state.counters["p99_ms"] =
+        p99_sum / static_cast<double>(std::max<std::int64_t>(state.iterations(), 1));
+    state.counters["queued_ms"] = workbook::to_ms(stats.time_queued) / reads;
+    state.counters["in_flight"] = static_cast<double>(stats[mockdb::OpKind::read].max_in_flight);
+    state.counters["frames"] = static_cast<double>(ch12::check_frames().max_live);
+  }
+};
+
 void check_batches(benchmark::State& state, bool concurrent) {
   const std::int64_t n = state.range(0);
   const int batches = concurrent ? kBatches : 1;
   asio::io_context ctx;
-  mockdb::MockDatabase db{mockdb::MockConfig{.max_connections = 100, .trace = false}};
+  mockdb::MockDatabase db{mockdb::MockConfig{.max_connections = 100}};
   workbook::run_to_completion(ctx, ch12::add_sample_orders(db, static_cast<int>(n)));
   db.set_latency(mockdb::OpKind::read, mockdb::Latency::fixed(kLatency));
   db.reset_stats();
+  db.trace().clear();
   ch12::reset_check_frames();
   const auto ids = first_ids(n);
 
-  std::int64_t checked = 0;
-  std::int64_t refused = 0;
-  ch12::OnResult count = [&](ch12::OrderResult r) {
-    if (r.error == mockdb::Errc::too_many_connections) ++refused;
-    if (!r.failed()) ++checked;
+  Totals totals;
+  ch12::OnResult count = [&totals](const ch12::OrderResult& r) {
+    if (r.error == mockdb::Errc::too_many_connections) ++totals.refused;
+    if (!r.failed()) ++totals.checked;
   };
-  std::int64_t runs = 0;
   for (auto _ : state) {
+    const auto start = workbook::Clock::now();
     for (int b = 0; b < batches; ++b) {
       asio::co_spawn(ctx, ch12::check_orders(db, ids, kLimit, count), asio::detached);
     }
     workbook::run_until_idle(ctx);
-    runs += batches;
+    totals.add_iteration(db, workbook::Clock::now() - start);
+    totals.batches += batches;
   }
-  state.counters["checked"] =
-      benchmark::Counter(static_cast<double>(checked), benchmark::Counter::kIsRate);
-  state.counters["refused"] = static_cast<double>(refused) / static_cast<double>(runs);
-  state.counters["in_flight"] = static_cast<double>(db.stats()[mockdb::OpKind::read].max_in_flight);
-  state.counters["frames"] = static_cast<double>(ch12::check_frames().max_live);
+  totals.report(state, db);
 }
 
 // One batch of the knee: 128 checks with limit K on a database of capacity 8.
@@ -90,39 +131,27 @@ constexpr std::size_t kCapacity = 8;
 void knee(benchmark::State& state, bool p99_as_time) {
   const auto limit = static_cast<std::size_t>(state.range(0));
   asio::io_context ctx;
-  mockdb::MockDatabase db{mockdb::MockConfig{.max_connections = 0, .trace = true}};
+  mockdb::MockDatabase db{mockdb::MockConfig{.max_connections = 0}};
   workbook::run_to_completion(ctx, ch12::add_sample_orders(db, kKneeBatch));
   db.set_latency(mockdb::OpKind::read, mockdb::Latency::fixed(kLatency));
+  db.set_capacity(kCapacity);
+  db.reset_stats();
+  db.trace().clear();
+  ch12::reset_check_frames();
   const auto ids = first_ids(kKneeBatch);
-  ch12::OnResult ignore = [](const ch12::OrderResult&) {};
 
-  std::vector<double> latencies;  // ms, of every check of every batch
-  double p99_sum = 0;
-  std::int64_t batches = 0;
+  Totals totals;
+  ch12::OnResult count = [&totals](const ch12::OrderResult& r) {
+    if (!r.failed()) ++totals.checked;
+  };
   for (auto _ : state) {
-    db.trace().clear();
     const auto start = workbook::Clock::now();
-    workbook::run_to_completion(ctx, ch12::check_orders(db, ids, limit, ignore));
-    const auto took = workbook::Clock::now() - start;
-    std::vector<double> batch;
-    for (const auto& span : db.trace().spans()) {
-      if (span.operation == "read" && span.end) {
-        batch.push_back(workbook::to_ms(*span.end - span.start));
-      }
-    }
-    std::sort(batch.begin(), batch.end());
-    const double p99 = batch.empty() ? 0.0 : batch[(batch.size() * 99 - 1) / 100];
-    p99_sum += p99;
-    latencies.insert(latencies.end(), batch.begin(), batch.end());
+    workbook::run_to_completion(ctx, ch12::check_orders(db, ids, limit, count));
+    const double p99 = totals.add_iteration(db, workbook::Clock::now() - start);
     if (p99_as_time) state.SetIterationTime(p99 / 1000.0);
-    static_cast<void>(took);
-    ++batches;
+    ++totals.batches;
   }
-  const mockdb::Stats stats = db.stats();
-  state.counters["checks_per_s"] =
-      benchmark::Counter(static_cast<double>(batches * kKneeBatch), benchmark::Counter::kIsRate);
-  state.counters["p99_ms"] = p99_sum / static_cast<double>(std::max<std::int64_t>(batches, 1));
-  state.counters["in_flight"] = static_cast<double>(stats[mockdb::OpKind::read].max_in_flight);
+  totals.report(state, db);
 }
 
 const bool registered = [] {
