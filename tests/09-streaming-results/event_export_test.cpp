@@ -244,12 +244,12 @@ TEST_F(StreamingResults, ScansEachRowOnce) {
       rows(), static_cast<unsigned long long>(queries), kPage,
       static_cast<unsigned long long>(scanned),
       static_cast<double>(scanned) / static_cast<double>(rows()), linear);
-  const std::uint64_t pages = (rows() + kPage - 1) / kPage;
-  EXPECT_LE(queries, pages + 1) << format(
+  const std::uint64_t most = (rows() + kPage - 1) / kPage + 1;
+  EXPECT_LE(queries, most) << format(
       "the export ran %llu queries for %zu rows in pages of %zu; expected at most %llu (one per "
       "page, and one that finds the end). Is the page size passed as LIMIT?",
       static_cast<unsigned long long>(queries), rows(), kPage,
-      static_cast<unsigned long long>(pages + 1));
+      static_cast<unsigned long long>(most));
 }
 
 TEST_F(StreamingResults, FirstRowArrivesAfterOnePage) {
