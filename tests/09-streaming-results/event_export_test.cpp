@@ -43,6 +43,8 @@ namespace {
 constexpr auto kLatency = 10ms;
 constexpr int kIds = 1000;
 constexpr std::size_t kPage = 50;
+// A second page size, so that a page size written into the code shows.
+constexpr std::size_t kOtherPage = 64;
 // Deleted ids: inside the first page (so a page's last id is not its row
 // count), on a page boundary, and the last id of the table.
 const std::vector<Id> kGaps = {7, 50, 51, 333, 600, 999};
@@ -161,10 +163,10 @@ class StreamingResults : public testing::Test {
   }
 
   // Runs for_each_event() on `service` with a sink that records what it
-  // sees and says stop after `stop_after` rows (0: never). Returns what
-  // for_each_event() returned.
+  // sees and says stop after `stop_after` rows (0: never), in pages of
+  // `page`. Returns what for_each_event() returned.
   std::uint64_t run_export(mockdb::DatabaseService& service, Seen& seen,
-                           std::uint64_t stop_after = 0) {
+                           std::uint64_t stop_after = 0, std::size_t page = kPage) {
     const auto start = workbook::Clock::now();
     ch09::EventSink sink = [&, start](const ch09::Event& event) {
       if (!seen.first) {
@@ -175,7 +177,7 @@ class StreamingResults : public testing::Test {
       return stop_after == 0 || seen.ids.size() < stop_after;
     };
     workbook::Watchdog watchdog(5s, "for_each_event() over the events table");
-    return workbook::run_to_completion(ctx, ch09::for_each_event(service, kPage, std::move(sink)),
+    return workbook::run_to_completion(ctx, ch09::for_each_event(service, page, std::move(sink)),
                                        "for_each_event()");
   }
 
@@ -203,53 +205,60 @@ TEST_F(StreamingResults, HoldsAtMostOnePageOfRows) {
 }
 
 TEST_F(StreamingResults, HandsOverEveryRowOnceInIdOrder) {
-  Seen seen;
-  const std::uint64_t returned = run_export(db, seen);
-  std::map<Id, int> times;
-  for (const Id id : seen.ids) ++times[id];
-  for (const auto& [id, n] : times) {
-    ASSERT_EQ(n, 1) << format(
-        "row %lld was handed to the sink %d times; expected exactly once. "
-        "Does a page start at the row the last page ended with (id >= "
-        "last instead of id > last), or is the next page's start computed "
-        "from a row count, which deleted ids make wrong?",
-        static_cast<long long>(id), n);
+  for (const std::size_t page : {kPage, kOtherPage}) {
+    Seen seen;
+    const std::uint64_t returned = run_export(db, seen, 0, page);
+    std::map<Id, int> times;
+    for (const Id id : seen.ids) ++times[id];
+    for (const auto& [id, n] : times) {
+      ASSERT_EQ(n, 1) << format(
+          "in pages of %zu, row %lld was handed to the sink %d times; expected exactly once. "
+          "Does a page start at the row the last page ended with (id >= last instead of "
+          "id > last), or is the next page's start computed from a row count, which deleted ids "
+          "make wrong?",
+          page, static_cast<long long>(id), n);
+    }
+    const std::vector<Id> expected = expected_ids();
+    for (const Id id : expected) {
+      ASSERT_EQ(times.count(id), 1u) << format(
+          "in pages of %zu, row %lld was never handed to the sink (%zu of %zu rows were); "
+          "expected every row of the table. Is a page skipped, does the stream end before the "
+          "table does, or is the page size written into the query instead of taken from "
+          "page_size?",
+          page, static_cast<long long>(id), seen.ids.size(), expected.size());
+    }
+    EXPECT_EQ(seen.ids, expected) << "the rows came out of id order; expected ascending ids.";
+    EXPECT_EQ(returned, seen.ids.size()) << format(
+        "for_each_event() returned %llu but handed %zu rows to the sink; expected the count of "
+        "rows handed over.",
+        static_cast<unsigned long long>(returned), seen.ids.size());
   }
-  const std::vector<Id> expected = expected_ids();
-  for (const Id id : expected) {
-    ASSERT_EQ(times.count(id), 1u) << format(
-        "row %lld was never handed to the sink (%zu of %zu rows were); expected every row of "
-        "the table. Is a page skipped, or does the stream end before the table does?",
-        static_cast<long long>(id), seen.ids.size(), expected.size());
-  }
-  EXPECT_EQ(seen.ids, expected) << "the rows came out of id order; expected ascending ids.";
-  EXPECT_EQ(returned, seen.ids.size()) << format(
-      "for_each_event() returned %llu but handed %zu rows to the sink; expected the count of "
-      "rows handed over.",
-      static_cast<unsigned long long>(returned), seen.ids.size());
 }
 
 TEST_F(StreamingResults, ScansEachRowOnce) {
-  Seen seen;
-  run_export(db, seen);
-  const std::uint64_t scanned = db.stats().rows_scanned;
-  const std::uint64_t queries = db.stats()[OpKind::query].started;
-  // Keyset paging reads each row once, and the last page may find nothing.
-  const std::size_t linear = rows() + kPage;
-  EXPECT_LE(scanned, linear) << format(
-      "rows scanned quadratic: exporting %zu rows in %llu page queries of %zu scanned %llu rows, "
-      "%.1f times the table; expected at most %zu (each row once, linear in the table). Page k "
-      "read every row before it again: start each page after the last id handed out "
-      "(WHERE id > $1 ORDER BY id LIMIT $2), not after skipping rows from the start (OFFSET).",
-      rows(), static_cast<unsigned long long>(queries), kPage,
-      static_cast<unsigned long long>(scanned),
-      static_cast<double>(scanned) / static_cast<double>(rows()), linear);
-  const std::uint64_t most = (rows() + kPage - 1) / kPage + 1;
-  EXPECT_LE(queries, most) << format(
-      "the export ran %llu queries for %zu rows in pages of %zu; expected at most %llu (one per "
-      "page, and one that finds the end). Is the page size passed as LIMIT?",
-      static_cast<unsigned long long>(queries), rows(), kPage,
-      static_cast<unsigned long long>(most));
+  for (const std::size_t page : {kPage, kOtherPage}) {
+    db.reset_stats();
+    Seen seen;
+    run_export(db, seen, 0, page);
+    const std::uint64_t scanned = db.stats().rows_scanned;
+    const std::uint64_t queries = db.stats()[OpKind::query].started;
+    // Keyset paging reads each row once, and the last page may find nothing.
+    const std::size_t linear = rows() + page;
+    EXPECT_LE(scanned, linear) << format(
+        "rows scanned quadratic: exporting %zu rows in %llu page queries of %zu scanned %llu "
+        "rows, %.1f times the table; expected at most %zu (each row once, linear in the table). "
+        "Page k read every row before it again: start each page after the last id handed out "
+        "(WHERE id > $1 ORDER BY id LIMIT $2), not after skipping rows from the start (OFFSET).",
+        rows(), static_cast<unsigned long long>(queries), page,
+        static_cast<unsigned long long>(scanned),
+        static_cast<double>(scanned) / static_cast<double>(rows()), linear);
+    const std::uint64_t most = (rows() + page - 1) / page + 1;
+    EXPECT_LE(queries, most) << format(
+        "the export ran %llu queries for %zu rows in pages of %zu; expected at most %llu (one "
+        "per page, and one that finds the end). Is the page size passed as LIMIT?",
+        static_cast<unsigned long long>(queries), rows(), page,
+        static_cast<unsigned long long>(most));
+  }
 }
 
 TEST_F(StreamingResults, FirstRowArrivesAfterOnePage) {
