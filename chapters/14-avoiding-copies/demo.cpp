@@ -69,6 +69,7 @@ void demo() {
                    [&failed](const std::exception_ptr& e) { failed = e; });
     {
       std::vector<std::jthread> loop;
+      loop.reserve(2);
       for (int i = 0; i < 2; ++i) loop.emplace_back([&ctx] { ctx.run(); });
     }
     if (failed) std::rethrow_exception(failed);

@@ -18,11 +18,19 @@ void CopyCounter::record_copy(std::size_t bytes) noexcept {
   bytes_copied_.fetch_add(static_cast<std::int64_t>(bytes), std::memory_order_relaxed);
 }
 
+void CopyCounter::record_shared_owners(long owners) noexcept {
+  long peak = peak_shared_owners_.load(std::memory_order_relaxed);
+  while (owners > peak &&
+         !peak_shared_owners_.compare_exchange_weak(peak, owners, std::memory_order_relaxed)) {
+  }
+}
+
 CopyCounts CopyCounter::counts() const noexcept {
   return CopyCounts{.copies = copies_.load(std::memory_order_relaxed),
                     .moves = moves_.load(std::memory_order_relaxed),
                     .allocations = allocations_.load(std::memory_order_relaxed),
-                    .bytes_copied = bytes_copied_.load(std::memory_order_relaxed)};
+                    .bytes_copied = bytes_copied_.load(std::memory_order_relaxed),
+                    .peak_shared_owners = peak_shared_owners_.load(std::memory_order_relaxed)};
 }
 
 ReportRow::ReportRow(mockdb::Id id, std::size_t bytes, CopyCounter& counter)
@@ -35,13 +43,18 @@ ReportRow::ReportRow(mockdb::Id id, std::size_t bytes, CopyCounter& counter)
 }
 
 ReportRow::ReportRow(const ReportRow& other)
-    : id_(other.id_), stamp_(other.stamp_), body_(other.body_), counter_(other.counter_) {
+    : std::enable_shared_from_this<ReportRow>(other),  // copies no owners: a copy has none yet
+      id_(other.id_),
+      stamp_(other.stamp_),
+      body_(other.body_),
+      counter_(other.counter_) {
   counter_->record_copy(body_.size());
   if (!body_.empty()) counter_->record_allocation();
 }
 
 ReportRow::ReportRow(ReportRow&& other) noexcept
-    : id_(other.id_),
+    : std::enable_shared_from_this<ReportRow>(other),  // nor does a moved row
+      id_(other.id_),
       stamp_(std::move(other.stamp_)),
       body_(std::move(other.body_)),
       counter_(other.counter_) {
@@ -70,6 +83,7 @@ ReportRow& ReportRow::operator=(ReportRow&& other) noexcept {
 }
 
 std::span<const char> ReportRow::chunk(std::size_t offset, std::size_t length) const noexcept {
+  counter_->record_shared_owners(weak_from_this().use_count());
   if (offset >= body_.size()) return {};
   return std::span<const char>(body_).subspan(offset, std::min(length, body_.size() - offset));
 }

@@ -8,6 +8,7 @@
 // contended counter.
 #include "report_service.hpp"
 
+#include <algorithm>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/deferred.hpp>
 #include <boost/asio/experimental/parallel_group.hpp>
@@ -69,6 +70,7 @@ asio::awaitable<void> broadcast(Services& services, ReportRow report, int subscr
   auto shared = std::make_shared<ReportRow>(report);  // a deep copy, and a mutable shared row
   //! [pitfall-share]
   std::vector<decltype(asio::co_spawn(ex, deliver(services, shared, 0), asio::deferred))> sends;
+  sends.reserve(static_cast<std::size_t>(std::max(subscribers, 0)));
   for (int subscriber = 0; subscriber < subscribers; ++subscriber) {
     sends.push_back(asio::co_spawn(ex, deliver(services, shared, subscriber), asio::deferred));
   }

@@ -14,6 +14,7 @@
 #include <boost/asio/awaitable.hpp>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <mutex>
 #include <span>
 #include <string>
@@ -29,6 +30,9 @@ struct CopyCounts {
   std::int64_t moves = 0;         ///< Moves of a row (constructor or assignment).
   std::int64_t allocations = 0;   ///< Body buffers allocated: one per new row, one per copy.
   std::int64_t bytes_copied = 0;  ///< Body bytes copied by those copies.
+  /// The most std::shared_ptr owners a shared row had while one of its chunks
+  /// was read (0 if no row read was owned by a shared_ptr).
+  long peak_shared_owners = 0;
 };
 
 /// Counts what happens to the rows made with it. Thread-safe: rows may be
@@ -38,6 +42,7 @@ class CopyCounter {
   void record_copy(std::size_t bytes) noexcept;
   void record_move() noexcept { moves_.fetch_add(1, std::memory_order_relaxed); }
   void record_allocation() noexcept { allocations_.fetch_add(1, std::memory_order_relaxed); }
+  void record_shared_owners(long owners) noexcept;
   [[nodiscard]] CopyCounts counts() const noexcept;
 
  private:
@@ -45,12 +50,16 @@ class CopyCounter {
   std::atomic<std::int64_t> moves_{0};
   std::atomic<std::int64_t> allocations_{0};
   std::atomic<std::int64_t> bytes_copied_{0};
+  std::atomic<long> peak_shared_owners_{0};
 };
 
 /// One report row: an id, a stamp saying which layer handled it last, and a
 /// large body. Copying it copies the whole body (one allocation and `size()`
 /// bytes); moving it moves a pointer. A moved-from row has an empty body.
-class ReportRow {
+/// When a std::shared_ptr owns it, chunk() records how many owners it has at
+/// that moment (enable_shared_from_this lets it see them): each is a
+/// shared_ptr copy somewhere, alive across a suspension.
+class ReportRow : public std::enable_shared_from_this<ReportRow> {
  public:
   /// A row whose body is `bytes` bytes of deterministic content (one allocation).
   ReportRow(mockdb::Id id, std::size_t bytes, CopyCounter& counter);
@@ -63,7 +72,8 @@ class ReportRow {
   [[nodiscard]] mockdb::Id id() const noexcept { return id_; }
   [[nodiscard]] std::size_t size() const noexcept { return body_.size(); }
   [[nodiscard]] std::span<const char> body() const noexcept { return body_; }
-  /// `length` bytes of the body from `offset` (fewer at the end).
+  /// `length` bytes of the body from `offset` (fewer at the end). Records the
+  /// row's shared owners in its counter (see CopyCounts::peak_shared_owners).
   [[nodiscard]] std::span<const char> chunk(std::size_t offset, std::size_t length) const noexcept;
   [[nodiscard]] const std::string& stamp() const noexcept { return stamp_; }
   void set_stamp(std::string stamp) { stamp_ = std::move(stamp); }

@@ -5,7 +5,10 @@
 // given: the fix passes it on without a single copy of its body, on one loop
 // thread and on several. Both must still do the work: the archive row
 // describes the row as published (size, checksum, stamp), and every subscriber
-// has the whole body, in order, by the time broadcast() returns. Counts, not
+// has the whole body, in order, by the time broadcast() returns. A row shared
+// through a shared_ptr also records how many owners it had whenever a chunk
+// of it was read: more than broadcast() and one per subscriber means a
+// shared_ptr copied per chunk, in the hot loop. Counts, not
 // timings, are asserted, so the multi-threaded tests are deterministic.
 #include "report_service.hpp"
 
@@ -92,6 +95,21 @@ void expect_delivered(const std::vector<ch14::Outbox::Received>& at_return, std:
   }
 }
 
+// Fails the test if a shared row had more owners than broadcast() and one
+// per subscriber: each extra owner is a shared_ptr copied in a hot loop.
+void expect_owners_within(const std::string& what, const CopyCounts& seen, int subscribers) {
+  const long most = subscribers + 1;
+  if (seen.peak_shared_owners <= most) return;
+  ADD_FAILURE() << format(
+      "%s: the shared row had %ld shared_ptr owners at once while a chunk was read; expected "
+      "at most %ld (broadcast() and one per subscriber's task).\nEach extra owner is a "
+      "shared_ptr copy in a frame of its own (one per chunk): an atomic increment and "
+      "decrement of the one reference count every loop thread shares. Inside a subscriber's "
+      "task, borrow the row from the shared_ptr the task owns (`const ReportRow& row = "
+      "*report;`) instead of copying the pointer for every chunk.",
+      what.c_str(), seen.peak_shared_owners, most);
+}
+
 constexpr const char* kPublishAdvice =
     "A coroutine's by-value parameter is constructed in its frame from what the caller "
     "passes: `co_await render(services, report)` copies the whole body into render()'s "
@@ -174,9 +192,10 @@ TEST_F(AvoidingCopies, BroadcastSharesOneRowWithEverySubscriber) {
     workbook::run_to_completion(
         ctx, observe_broadcast(services, std::move(row), kSubscribers, at_return), "broadcast()");
   }
-  expect_no_copies(
-      format("broadcast() of a %zu-byte row to %d subscribers", kRowBytes, kSubscribers),
-      since(before, counter.counts()), kBroadcastAdvice);
+  const std::string what =
+      format("broadcast() of a %zu-byte row to %d subscribers", kRowBytes, kSubscribers);
+  expect_no_copies(what, since(before, counter.counts()), kBroadcastAdvice);
+  expect_owners_within(what, counter.counts(), kSubscribers);
   expect_delivered(at_return, kRowBytes, sum);
 }
 
@@ -218,9 +237,11 @@ TEST(AvoidingCopiesThreads, BroadcastOnSeveralLoopThreadsCopiesNothing) {
   }
   ASSERT_TRUE(done) << "broadcast() never completed on " << threads << " loop threads";
   if (failed) std::rethrow_exception(failed);
-  expect_no_copies(format("broadcast() of a %zu-byte row to %d subscribers on %zu loop threads",
-                          kRowBytes, kSubscribers, threads),
-                   since(before, counter.counts()), kBroadcastAdvice);
+  const std::string what =
+      format("broadcast() of a %zu-byte row to %d subscribers on %zu loop threads", kRowBytes,
+             kSubscribers, threads);
+  expect_no_copies(what, since(before, counter.counts()), kBroadcastAdvice);
+  expect_owners_within(what, counter.counts(), kSubscribers);
   expect_delivered(at_return, kRowBytes, sum);
 }
 

@@ -1,5 +1,6 @@
 // RIGHT: each layer borrows the row by reference; each caller awaits its callee at once.
 // (publish() owns the row: every frame that refers to it ends before publish() does)
+#include <algorithm>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/deferred.hpp>
 #include <boost/asio/experimental/parallel_group.hpp>
@@ -52,6 +53,7 @@ asio::awaitable<void> broadcast(Services& services, ReportRow report, int subscr
   const auto ex = co_await asio::this_coro::executor;
   auto shared = std::make_shared<const ReportRow>(std::move(report));  // moved in, read-only
   std::vector<decltype(asio::co_spawn(ex, deliver(services, shared, 0), asio::deferred))> sends;
+  sends.reserve(static_cast<std::size_t>(std::max(subscribers, 0)));
   for (int subscriber = 0; subscriber < subscribers; ++subscriber) {
     sends.push_back(asio::co_spawn(ex, deliver(services, shared, subscriber), asio::deferred));
   }

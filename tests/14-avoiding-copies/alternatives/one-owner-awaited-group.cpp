@@ -1,5 +1,6 @@
 // RIGHT: broadcast() owns the row and awaits every delivery, each borrowing it by reference.
 // (no copy, no shared_ptr, no reference count: broadcast() outlives the whole group)
+#include <algorithm>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/deferred.hpp>
 #include <boost/asio/experimental/parallel_group.hpp>
@@ -50,6 +51,7 @@ asio::awaitable<void> broadcast(Services& services, ReportRow report, int subscr
   const auto ex = co_await asio::this_coro::executor;
   const ReportRow& shared = report;  // stays in this frame until every delivery has ended
   std::vector<decltype(asio::co_spawn(ex, deliver(services, shared, 0), asio::deferred))> sends;
+  sends.reserve(static_cast<std::size_t>(std::max(subscribers, 0)));
   for (int subscriber = 0; subscriber < subscribers; ++subscriber) {
     sends.push_back(asio::co_spawn(ex, deliver(services, shared, subscriber), asio::deferred));
   }

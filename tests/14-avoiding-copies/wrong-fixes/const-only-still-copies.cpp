@@ -1,5 +1,6 @@
 // WRONG: broadcast() shares a shared_ptr<const ReportRow>, but builds it from a copy of the row.
 // expect: to 8 subscribers made 1 copy of it
+#include <algorithm>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/deferred.hpp>
 #include <boost/asio/experimental/parallel_group.hpp>
@@ -52,6 +53,7 @@ asio::awaitable<void> broadcast(Services& services, ReportRow report, int subscr
   const auto ex = co_await asio::this_coro::executor;
   auto shared = std::make_shared<const ReportRow>(report);  // moved in, read-only
   std::vector<decltype(asio::co_spawn(ex, deliver(services, shared, 0), asio::deferred))> sends;
+  sends.reserve(static_cast<std::size_t>(std::max(subscribers, 0)));
   for (int subscriber = 0; subscriber < subscribers; ++subscriber) {
     sends.push_back(asio::co_spawn(ex, deliver(services, shared, subscriber), asio::deferred));
   }

@@ -1,5 +1,6 @@
 // WRONG: render() borrows the row by const reference and, unable to stamp it, leaves the stamp out.
 // expect: stamp. should be .rendered
+#include <algorithm>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/deferred.hpp>
 #include <boost/asio/experimental/parallel_group.hpp>
@@ -45,13 +46,14 @@ asio::awaitable<void> deliver(Services& services, std::shared_ptr<const ReportRo
 
 asio::awaitable<mockdb::Id> publish(Services& services, ReportRow report) {
   if (report.size() == 0) throw std::invalid_argument("publish: the report has no body");
-  co_return co_await render(services, std::move(report));
+  co_return co_await render(services, report);
 }
 
 asio::awaitable<void> broadcast(Services& services, ReportRow report, int subscribers) {
   const auto ex = co_await asio::this_coro::executor;
   auto shared = std::make_shared<const ReportRow>(std::move(report));  // moved in, read-only
   std::vector<decltype(asio::co_spawn(ex, deliver(services, shared, 0), asio::deferred))> sends;
+  sends.reserve(static_cast<std::size_t>(std::max(subscribers, 0)));
   for (int subscriber = 0; subscriber < subscribers; ++subscriber) {
     sends.push_back(asio::co_spawn(ex, deliver(services, shared, subscriber), asio::deferred));
   }
