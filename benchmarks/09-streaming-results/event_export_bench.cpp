@@ -33,10 +33,13 @@ constexpr int kConsumers = 3;  // concurrent exports in the concurrent case
 
 // Loading 100k rows costs a noticeable fraction of a second, so each size's
 // table is loaded once per process and shared by the sequential and concurrent
-// runs (exports only read it).
+// runs (exports only read it). The tables are never destroyed: a MockDatabase
+// destroyed during static destruction would unregister its trace from the
+// harness's trace registry after that registry is gone (AddressSanitizer
+// reports it as a use after free), so they stay reachable until the process ends.
 mockdb::MockDatabase& table_of(asio::io_context& ctx, int rows) {
-  static std::map<int, std::unique_ptr<mockdb::MockDatabase>> tables;
-  auto& db = tables[rows];
+  static auto* tables = new std::map<int, std::unique_ptr<mockdb::MockDatabase>>;
+  auto& db = (*tables)[rows];
   if (!db) {
     db = std::make_unique<mockdb::MockDatabase>(
         mockdb::MockConfig{.seed = 1, .max_connections = 0, .trace = false});
@@ -49,7 +52,8 @@ mockdb::MockDatabase& table_of(asio::io_context& ctx, int rows) {
 void export_table(benchmark::State& state, bool concurrent) {
   const int n = static_cast<int>(state.range(0));
   const int consumers = concurrent ? kConsumers : 1;
-  static asio::io_context ctx;
+  static auto* ctx_of_tables = new asio::io_context;  // outlives the tables, like them
+  asio::io_context& ctx = *ctx_of_tables;
   mockdb::MockDatabase& db = table_of(ctx, n);
   db.reset_stats();
   ch09::ResidentRow::reset_peak();
