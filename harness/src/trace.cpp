@@ -8,10 +8,16 @@
 namespace workbook {
 namespace {
 
-std::mutex registry_mutex;
+// The registry is never destroyed: a trace with static storage duration (a
+// benchmark's shared MockDatabase, say) may be destroyed after any other
+// static object, and must still find the registry to leave it.
+std::mutex& registry_mutex() {
+  static auto* mutex = new std::mutex;
+  return *mutex;
+}
 std::vector<const Trace*>& registry() {
-  static std::vector<const Trace*> traces;
-  return traces;
+  static auto* traces = new std::vector<const Trace*>;
+  return *traces;
 }
 
 }  // namespace
@@ -33,12 +39,12 @@ const char* to_string(Outcome o) noexcept {
 Clock::duration Span::duration() const noexcept { return end.value_or(Clock::now()) - start; }
 
 Trace::Trace(std::string name) : name_(std::move(name)) {
-  std::lock_guard lock(registry_mutex);
+  std::lock_guard lock(registry_mutex());
   registry().push_back(this);
 }
 
 Trace::~Trace() {
-  std::lock_guard lock(registry_mutex);
+  std::lock_guard lock(registry_mutex());
   std::erase(registry(), this);
 }
 
@@ -119,7 +125,7 @@ void Trace::set_enabled(bool enabled) noexcept { enabled_.store(enabled); }
 
 std::string Trace::describe_all_pending() {
   std::string out;
-  std::lock_guard lock(registry_mutex);
+  std::lock_guard lock(registry_mutex());
   for (const Trace* trace : registry()) {
     for (const Span& s : trace->pending()) {
       char since[64];
