@@ -93,7 +93,7 @@ void demo() {
   }
   workbook::TimelineOptions options;
   options.title = std::string("Chapter 12, ") + workbook::variant_name() +
-                  ": check_orders() of 2000 orders, limit 16, 2 ms per read (every 100th read)";
+                  ": 2000 checks, limit 16, 2 ms each (every 100th drawn)";
   std::cout << workbook::render_timeline(sample, options);
   std::printf(
       "%zu orders checked, %zu refused with \"too many connections\", %zu other errors, in "
