@@ -83,7 +83,9 @@ ReportRow& ReportRow::operator=(ReportRow&& other) noexcept {
 }
 
 std::span<const char> ReportRow::chunk(std::size_t offset, std::size_t length) const noexcept {
-  counter_->record_shared_owners(weak_from_this().use_count());
+  if (counter_->watching_shared_owners()) {
+    counter_->record_shared_owners(weak_from_this().use_count());
+  }
   if (offset >= body_.size()) return {};
   return std::span<const char>(body_).subspan(offset, std::min(length, body_.size() - offset));
 }

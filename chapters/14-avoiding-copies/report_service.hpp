@@ -43,6 +43,14 @@ class CopyCounter {
   void record_move() noexcept { moves_.fetch_add(1, std::memory_order_relaxed); }
   void record_allocation() noexcept { allocations_.fetch_add(1, std::memory_order_relaxed); }
   void record_shared_owners(long owners) noexcept;
+  /// Whether chunk() records shared owners (on by default). Reading them costs
+  /// an atomic increment and decrement of the row's weak count per chunk, on
+  /// the control block every thread shares: the benchmark turns it off so that
+  /// it measures the code, not the instrument.
+  void watch_shared_owners(bool on) noexcept { watch_owners_.store(on, std::memory_order_relaxed); }
+  [[nodiscard]] bool watching_shared_owners() const noexcept {
+    return watch_owners_.load(std::memory_order_relaxed);
+  }
   [[nodiscard]] CopyCounts counts() const noexcept;
 
  private:
@@ -51,6 +59,7 @@ class CopyCounter {
   std::atomic<std::int64_t> allocations_{0};
   std::atomic<std::int64_t> bytes_copied_{0};
   std::atomic<long> peak_shared_owners_{0};
+  std::atomic<bool> watch_owners_{true};
 };
 
 /// One report row: an id, a stamp saying which layer handled it last, and a
