@@ -170,9 +170,11 @@ TEST_F(AvoidingCopies, PublishMovesTheRowThroughEveryLayer) {
          "after it had been moved from (a moved-from row is empty)?";
   EXPECT_EQ(summary.at("checksum").to_number<std::uint64_t>(), sum)
       << "the archive row's \"checksum\" is not the checksum of the row published";
-  EXPECT_EQ(summary.at("stamp").as_string(), "rendered")
-      << "the archive row's \"stamp\" should be \"rendered\" (render() stamps the row before "
-         "archive() stores it): was the row stamped after it had been moved on?";
+  const std::string stamp(summary.at("stamp").as_string());
+  EXPECT_EQ(stamp, "rendered") << "the archive row's \"stamp\" is \"" << stamp
+                               << "\"; expected \"rendered\" (render() stamps the row before "
+                                  "archive() stores it): was the stamp left out, or set on a row "
+                                  "that had already been moved on?";
 }
 
 TEST_F(AvoidingCopies, PublishRejectsAnEmptyRow) {

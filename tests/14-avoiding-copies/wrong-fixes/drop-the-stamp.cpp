@@ -1,5 +1,5 @@
 // WRONG: render() borrows the row by const reference and, unable to stamp it, leaves the stamp out.
-// expect: stamp. should be .rendered
+// expect: stamp. is .new.; expected .rendered.
 #include <algorithm>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/deferred.hpp>
