@@ -171,8 +171,8 @@ TEST_F(AvoidingCopies, PublishMovesTheRowThroughEveryLayer) {
   EXPECT_EQ(summary.at("checksum").to_number<std::uint64_t>(), sum)
       << "the archive row's \"checksum\" is not the checksum of the row published";
   const std::string stamp(summary.at("stamp").as_string());
-  EXPECT_EQ(stamp, "rendered") << "the archive row's \"stamp\" is \"" << stamp
-                               << "\"; expected \"rendered\" (render() stamps the row before "
+  EXPECT_EQ(stamp, "rendered") << R"(the archive row's "stamp" is ")" << stamp
+                               << R"("; expected "rendered" (render() stamps the row before )"
                                   "archive() stores it): was the stamp left out, or set on a row "
                                   "that had already been moved on?";
 }
