@@ -37,6 +37,13 @@ struct OrderResult {
 };
 
 /// Called once per id with its result, on the event loop's thread.
+///
+/// It must not throw. An exception from it is a bug in the caller, not a
+/// database error, and what the batch does then is not specified: correct
+/// designs differ (the fix's check_orders() lets its other workers finish and
+/// then rethrows it; its check_orders_in_order() rethrows it at once, with the
+/// window's checks still in flight; a detached check's exception is lost, and
+/// a channel semaphore then waits for its token for ever). Catch inside it.
 using OnResult = std::function<void(OrderResult)>;
 
 /// Checks the orders `ids` with at most `limit` checks in flight at once, and
@@ -45,8 +52,10 @@ using OnResult = std::function<void(OrderResult)>;
 ///
 /// Every id gets exactly one call of `on_result` (an id given twice gets two).
 /// A database error is reported in that id's result and the batch goes on.
-/// Returns once every check has ended and been handed on; no check is left
-/// running. `limit` must be at least 1 (std::invalid_argument otherwise).
+/// Returns once every check has ended and been handed on, at that instant; no
+/// check is left running. Each call owns its ids and its progress through
+/// them: several calls may run on one loop at once. `limit` must be at least 1
+/// (std::invalid_argument, thrown before anything starts, otherwise).
 boost::asio::awaitable<void> check_orders(mockdb::DatabaseService& db, std::vector<mockdb::Id> ids,
                                           std::size_t limit, OnResult on_result);
 

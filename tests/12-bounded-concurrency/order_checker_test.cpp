@@ -22,15 +22,21 @@
 #include "order_checker.hpp"
 
 #include <gtest/gtest.h>
+#include <malloc.h>
 
 #include <algorithm>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <cstddef>
 #include <exception>
+#include <iostream>
 #include <map>
 #include <memory>
 #include <optional>
 #include <ostream>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -50,6 +56,15 @@ namespace {
 
 constexpr auto kLatency = 10ms;
 constexpr int kOrders = 10000;
+// What a batch may grow the heap by before its first `limit` results are in:
+// per check in flight (its frames, its read in the mock, its slot), and once.
+// The fix grows it by 70 KiB at limit 16 (g++ -O2); a frame per id made up
+// front, by 2,200 KiB for 10,000 ids. The budget leaves room for bigger frames
+// in unoptimised and clang builds.
+constexpr std::size_t kHeapPerCheck = 8 * 1024;
+constexpr std::size_t kHeapSlack = 128 * 1024;
+
+enum class Order { completion, ids };
 
 // What happened during one batch, in the order it happened.
 struct Event {
@@ -58,12 +73,48 @@ struct Event {
   Id id;
 };
 
-// A database that tells the test when each read starts and ends; every other
-// operation goes straight to the mock.
+// One call of check_orders() or check_orders_in_order(), seen from outside.
+struct Batch {
+  Order order = Order::completion;
+  std::string what;  // "check_orders() of 10000 ids, limit 16"
+  std::vector<Id> ids;
+  std::size_t limit = 0;
+  std::vector<ch12::OrderResult> results;  // in the order handed on
+  std::vector<Event> events;
+  std::exception_ptr thrown;
+  std::string never_completed;          // NeverCompleted's message, if the call never ended
+  workbook::Clock::duration took{};     // until it returned, in virtual time
+  std::size_t left_in_flight = 0;       // reads still running when it returned
+  std::size_t max_in_flight = 0;        // reads, as the database counted them
+  std::size_t max_frames = 0;           // check_order() frames alive at once
+  std::size_t too_many = 0;             // reads that failed with too_many_connections
+  std::size_t max_held = 0;             // started and not yet handed on, at most
+  workbook::Clock::time_point began{};  // when the call was made, in virtual time
+  // Heap in use when the call was made, and the most it grew by at a read's
+  // start before `limit` results were handed on (0 and false where the heap
+  // cannot be measured).
+  std::size_t heap_base = 0;
+  std::size_t heap_growth = 0;
+  bool heap_measured = false;
+};
+
+// Bytes the heap has handed out and not taken back. glibc's count sees
+// Asio's coroutine frames, which replacing operator new would miss: they come
+// from Asio's recycling allocator, which takes its blocks with aligned_alloc
+// (boost/asio/impl/awaitable.hpp, detail/thread_info_base.hpp, memory.hpp).
+// 0 under AddressSanitizer, whose malloc glibc does not count.
+std::size_t heap_in_use() {
+  const struct mallinfo2 info = ::mallinfo2();
+  return info.uordblks + info.hblkhd;
+}
+
+// A database that tells the test when each read starts and ends (and how much
+// the heap has grown when it starts); every other operation goes straight to
+// the mock.
 class WatchedDatabase final : public mockdb::DatabaseService {
  public:
-  WatchedDatabase(mockdb::MockDatabase& inner, std::vector<Event>& events)
-      : inner_(inner), events_(events) {}
+  WatchedDatabase(mockdb::MockDatabase& inner, Batch& batch)
+      : inner_(inner), batch_(batch), events_(batch.events) {}
 
   asio::awaitable<std::unique_ptr<mockdb::Connection>> connect() override {
     return inner_.connect();
@@ -73,6 +124,14 @@ class WatchedDatabase final : public mockdb::DatabaseService {
   }
   asio::awaitable<std::optional<mockdb::Row>> read(std::string table, Id id) override {
     events_.push_back({Event::start, workbook::Clock::now(), id});
+    // Until `limit` results are in, the test's own vectors (reserved) do not
+    // grow: what grew is the call's frames, its checks, and their reads.
+    if (batch_.heap_measured && batch_.results.size() < batch_.limit) {
+      const std::size_t now = heap_in_use();
+      if (now > batch_.heap_base) {
+        batch_.heap_growth = std::max(batch_.heap_growth, now - batch_.heap_base);
+      }
+    }
     std::optional<mockdb::Row> row;
     std::exception_ptr failure;
     try {
@@ -96,27 +155,9 @@ class WatchedDatabase final : public mockdb::DatabaseService {
 
  private:
   mockdb::MockDatabase& inner_;
+  Batch& batch_;
   std::vector<Event>& events_;
 };
-
-// One call of check_orders() or check_orders_in_order(), seen from outside.
-struct Batch {
-  std::string what;  // "check_orders() of 10000 ids, limit 16"
-  std::vector<Id> ids;
-  std::size_t limit = 0;
-  std::vector<ch12::OrderResult> results;  // in the order handed on
-  std::vector<Event> events;
-  std::exception_ptr thrown;
-  std::string never_completed;       // NeverCompleted's message, if the call never ended
-  workbook::Clock::duration took{};  // until it returned, in virtual time
-  std::size_t left_in_flight = 0;    // reads still running when it returned
-  std::size_t max_in_flight = 0;     // reads, as the database counted them
-  std::size_t max_frames = 0;        // check_order() frames alive at once
-  std::size_t too_many = 0;          // reads that failed with too_many_connections
-  std::size_t max_held = 0;          // started and not yet handed on, at most
-};
-
-enum class Order { completion, ids };
 
 class BoundedConcurrency : public testing::Test {
  protected:
@@ -130,19 +171,25 @@ class BoundedConcurrency : public testing::Test {
   // Runs one batch of `ids` with `limit` to its end and observes it.
   Batch run(Order order, std::vector<Id> ids, std::size_t limit) {
     Batch b;
+    b.order = order;
     b.ids = ids;
     b.limit = limit;
     b.what = format("%s of %zu ids, limit %zu",
                     order == Order::ids ? "check_orders_in_order()" : "check_orders()", ids.size(),
                     limit);
-    WatchedDatabase watched(db, b.events);
+    WatchedDatabase watched(db, b);
     ch12::OnResult on_result = [&b](ch12::OrderResult r) {
       b.events.push_back({Event::hand_on, workbook::Clock::now(), r.id});
       b.results.push_back(std::move(r));
     };
     db.reset_stats();
     ch12::reset_check_frames();
+    b.events.reserve(3 * b.ids.size() + 16);  // no growth of the test's own while measuring
+    b.results.reserve(b.ids.size() + 16);
+    b.heap_base = heap_in_use();
+    b.heap_measured = b.heap_base != 0;
     const auto start = workbook::Clock::now();
+    b.began = start;
     {
       workbook::Watchdog watchdog(10s, b.what);
       try {
@@ -181,8 +228,12 @@ class BoundedConcurrency : public testing::Test {
                     << format(" never completed: %zu of %zu results handed on, ", b.results.size(),
                               b.ids.size())
                     << format("%zu reads in flight", b.left_in_flight)
-                    << ". A slot that is never given back (a token not released when a check "
-                       "fails?) stops the batch for good.\n"
+                    << (b.ids.empty()
+                            ? ". With no ids there is nothing to wait for: a parallel group of "
+                              "zero workers (or a join that waits for a first result) never "
+                              "completes. Return at once when there are no ids.\n"
+                            : ". A slot that is never given back (a token not released when a "
+                              "check fails?) stops the batch for good.\n")
                     << b.never_completed;
       return false;
     }
@@ -201,6 +252,24 @@ class BoundedConcurrency : public testing::Test {
                     << format(" returned after %.0f ms while %zu reads were still in flight",
                               workbook::to_ms(b.took), b.left_in_flight)
                     << "; expected every check it started to have ended and been handed on.";
+      return false;
+    }
+    // It returns when its last check has been handed on: at that instant,
+    // not after a timer set to be "long enough".
+    const workbook::Clock::time_point returned = b.began + b.took;
+    workbook::Clock::time_point last = b.began;
+    for (const Event& e : b.events) last = std::max(last, e.at);
+    if (returned > last) {
+      ADD_FAILURE() << b.what
+                    << format(
+                           " returned at %.0f ms, %.0f ms after its last result was handed on "
+                           "(at %.0f ms); expected it to return at that instant",
+                           workbook::to_ms(returned - b.began), workbook::to_ms(returned - last),
+                           workbook::to_ms(last - b.began))
+                    << ".\nWait for the last checks themselves (join the workers, take every "
+                       "token back), not for a sleep: a sleep is too long for fast reads, and "
+                       "too short for a slow one, whose result then comes after the call "
+                       "returned.";
       return false;
     }
     return true;
@@ -229,9 +298,13 @@ class BoundedConcurrency : public testing::Test {
                            " held %zu results at once (started and not yet handed on); "
                            "expected a reorder window of at most the limit, %zu",
                            b.max_held, b.limit)
-                    << ".\nA check that finished early waits for the earlier ones, and counts "
-                       "against the limit while it waits: start the next check only once the "
-                       "oldest result has been handed on.";
+                    << (b.order == Order::ids
+                            ? ".\nA check that finished early waits for the earlier ones, and "
+                              "counts against the limit while it waits: start the next check "
+                              "only once the oldest result has been handed on."
+                            : ".\nA check counts against the limit until its result has been "
+                              "handed on: hand each result on as soon as its read completes, "
+                              "and only then start the next check.");
     }
     if (b.max_frames > b.limit) {
       ADD_FAILURE() << b.what
@@ -243,8 +316,43 @@ class BoundedConcurrency : public testing::Test {
                        "co_spawn) holds its frame before it runs: create each check when it "
                        "starts.";
     }
+    expect_heap_within_limit(b);
     EXPECT_EQ(b.too_many, 0u) << b.what << " had " << b.too_many
                               << " reads fail with \"too many connections\"";
+  }
+
+  // The heap grew by what `limit` checks cost, not by what all the ids would:
+  // a coroutine frame created up front for every id (a wrapper around
+  // check_order(), not yet started) is not a check_order() frame, and
+  // check_frames() cannot see it. Big batches only: there the two differ by
+  // a thousand frames or more. Allocation sizes are the same on every run of
+  // one build, so the figure is too.
+  static void expect_heap_within_limit(const Batch& b) {
+    if (b.ids.size() < 1000) return;
+    if (!b.heap_measured) {
+      std::cout << "note: " << b.what
+                << ": heap growth not checked, mallinfo2() reads 0 here (AddressSanitizer "
+                   "replaces malloc); the other builds check it.\n";
+      return;
+    }
+    const std::size_t budget = kHeapSlack + b.limit * kHeapPerCheck;
+    if (b.heap_growth > budget) {
+      ADD_FAILURE() << b.what
+                    << format(
+                           " grew the heap by %zu KiB before its first %zu results were handed "
+                           "on, with %zu reads in flight at most; expected at most %zu KiB "
+                           "(%zu KiB per check the limit allows, plus %zu KiB)",
+                           b.heap_growth / 1024, b.limit, b.max_in_flight, budget / 1024,
+                           kHeapPerCheck / 1024, kHeapSlack / 1024)
+                    << format(
+                           ".\nThat is %zu bytes per id: the cost of %zu coroutine frames "
+                           "created up front. A vector of awaitables (or of deferred co_spawns) "
+                           "made for every id before the first check starts holds one frame per "
+                           "id, even if only `limit` of them run at a time, and check_frames() "
+                           "counts only check_order()'s, not a wrapper's. Create each check, and "
+                           "any coroutine wrapping it, when it starts.",
+                           b.heap_growth / b.ids.size(), b.ids.size());
+    }
   }
 
   // No slot sat idle while ids were waiting, and the limit was used.
@@ -309,9 +417,22 @@ class BoundedConcurrency : public testing::Test {
         return;
       }
     }
-    for (const auto& r : b.results) {
+    for (std::size_t i = 0; i < b.results.size(); ++i) {
+      const ch12::OrderResult& r = b.results[i];
       if (r.failed() || !r.order) continue;
-      const auto name = r.order->at("name").as_string();
+      const auto field = r.order->find("name");
+      if (field == r.order->end()) {
+        ADD_FAILURE() << b.what
+                      << format(": result %zu, for order %lld, ", i, static_cast<long long>(r.id))
+                      << format("holds a row without a name (%zu fields)", r.order->size())
+                      << "; expected the row its read returned, with the order's name. The row "
+                         "was lost between check_order() and on_result (a result moved from "
+                         "twice, a copy taken before it was filled in, or a value passed "
+                         "through something that does not keep it): hand on the OrderResult "
+                         "that check_order() returned.";
+        return;
+      }
+      const auto name = field->value().as_string();
       if (name != ch12::order_name(r.id)) {
         ADD_FAILURE() << b.what << ": the result for order " << r.id << " holds \"" << name
                       << "\"; expected \"" << ch12::order_name(r.id)
@@ -397,6 +518,53 @@ class BoundedConcurrency : public testing::Test {
     expect_slots_busy(b);
     if (order == Order::completion) expect_completion_order(b);
     if (order == Order::ids) expect_order_of_ids(b);
+  }
+
+  // Two calls of the same function on the loop at once, each with its own
+  // ids, limit and on_result (the benchmark runs four at once).
+  std::vector<Batch> run_two(Order order, std::vector<Id> first, std::vector<Id> second,
+                             std::size_t limit) {
+    std::vector<Batch> batches(2);
+    batches[0].ids = std::move(first);
+    batches[1].ids = std::move(second);
+    for (Batch& b : batches) {
+      b.order = order;
+      b.limit = limit;
+      b.what =
+          format("%s of %zu ids, limit %zu, run at the same time as one of %zu ids,",
+                 order == Order::ids ? "check_orders_in_order()" : "check_orders()", b.ids.size(),
+                 limit, (&b == &batches[0] ? batches[1] : batches[0]).ids.size());
+    }
+    WatchedDatabase watched_first(db, batches[0]);
+    WatchedDatabase watched_second(db, batches[1]);
+    auto hand_on_to = [](Batch& b) {
+      return ch12::OnResult([&b](ch12::OrderResult r) {
+        b.events.push_back({Event::hand_on, workbook::Clock::now(), r.id});
+        b.results.push_back(std::move(r));
+      });
+    };
+    auto call = [order](mockdb::DatabaseService& watched, const Batch& b, ch12::OnResult f) {
+      return order == Order::ids
+                 ? ch12::check_orders_in_order(watched, b.ids, b.limit, std::move(f))
+                 : ch12::check_orders(watched, b.ids, b.limit, std::move(f));
+    };
+    auto first_call = call(watched_first, batches[0], hand_on_to(batches[0]));
+    auto second_call = call(watched_second, batches[1], hand_on_to(batches[1]));
+    const std::string what = batches[0].what + " and the other";
+    workbook::Watchdog watchdog(10s, what);
+    try {
+      workbook::run_to_completion(ctx, both(std::move(first_call), std::move(second_call)), what);
+    } catch (const workbook::NeverCompleted& e) {
+      batches[0].never_completed = e.what();
+    } catch (...) {
+      batches[0].thrown = std::current_exception();
+    }
+    return batches;
+  }
+
+  static asio::awaitable<void> both(asio::awaitable<void> first, asio::awaitable<void> second) {
+    using namespace asio::experimental::awaitable_operators;
+    co_await (std::move(first) && std::move(second));
   }
 
   static std::vector<Id> first_ids(int n) {
@@ -500,6 +668,70 @@ TEST_F(BoundedConcurrency, IdsAskedTwiceGetTwoResults) {
       EXPECT_EQ(static_cast<bool>(r.order), r.id != 99999)
           << b.what << ": order " << r.id << (r.order ? " was found" : " was not found");
     }
+  }
+}
+
+// Each call owns its cursor (the next index, and the ids it indexes): a second
+// batch started while the first runs must not move the first one's.
+TEST_F(BoundedConcurrency, TwoBatchesAtOnceEachGetTheirOwnResults) {
+  db.set_latency(OpKind::read, mockdb::Latency::uniform(1ms, 20ms));
+  std::vector<Id> second;  // ids 201 to 300, none of the first batch's
+  for (Id id = 201; id <= 300; ++id) second.push_back(id);
+  for (const Order order : {Order::completion, Order::ids}) {
+    std::vector<Batch> batches = run_two(order, first_ids(50), second, 4);
+    if (!expect_finished(batches[0])) continue;
+    for (std::size_t i = 0; i < 2; ++i) {
+      const Batch& b = batches[i];
+      const Batch& other = batches[1 - i];
+      std::size_t others = 0;
+      Id first_other = 0;
+      for (const auto& r : b.results) {
+        if (std::find(b.ids.begin(), b.ids.end(), r.id) != b.ids.end()) continue;
+        if (others++ == 0) first_other = r.id;
+      }
+      if (others > 0) {
+        ADD_FAILURE() << b.what
+                      << format(
+                             " handed on %zu results, %zu of them for ids it was not given "
+                             "(order %lld first)",
+                             b.results.size(), others, static_cast<long long>(first_other))
+                      << (std::find(other.ids.begin(), other.ids.end(), first_other) !=
+                                  other.ids.end()
+                              ? ": results for the other batch's ids"
+                              : "")
+                      << "; expected exactly its own ids' results.\nThe cursor (the next "
+                         "index, and the ids it indexes) belongs to the call: keep it in the "
+                         "call's frame, where its workers borrow it, not at namespace scope "
+                         "or in a static that the next call resets.";
+        continue;
+      }
+      expect_each_once(b);
+      if (order == Order::ids) expect_order_of_ids(b);
+    }
+  }
+}
+
+// order_checker.hpp: `limit` must be at least 1, std::invalid_argument
+// otherwise. A limit of 0 is the caller's bug; taking it as 1 hides it.
+TEST_F(BoundedConcurrency, ALimitOfZeroIsRejected) {
+  for (const Order order : {Order::completion, Order::ids}) {
+    const Batch b = run(order, first_ids(3), 0);
+    std::string thrown;
+    try {
+      if (b.thrown) std::rethrow_exception(b.thrown);
+    } catch (const std::invalid_argument&) {
+      continue;
+    } catch (const std::exception& e) {
+      thrown = e.what();
+    }
+    ADD_FAILURE() << b.what
+                  << (b.thrown ? " threw \"" + thrown + "\""
+                               : format(" returned after starting %zu reads and handing on %zu "
+                                        "results",
+                                        db.stats()[OpKind::read].started, b.results.size()))
+                  << "; expected it to throw std::invalid_argument before starting anything "
+                     "(order_checker.hpp: `limit` must be at least 1). A limit of 0 is the "
+                     "caller's bug: quietly taking it as 1 hides it.";
   }
 }
 
