@@ -1,15 +1,18 @@
 // Chapter 14's provided code, the same for the pitfall and the fix: the
 // counting row (the instrument every test, demo and benchmark reads), the
-// checksum and the outbox broadcast() delivers to.
+// checksum and the outbox broadcast() delivers to (which records what the
+// test checks about the sends: where their bytes were, how many overlapped).
 #include <algorithm>
 #include <boost/asio/post.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <cstring>
+#include <functional>
 #include <stdexcept>
 #include <string>
 
 #include "report_service.hpp"
+#include "workbook/timer.hpp"
 
 namespace ch14 {
 
@@ -107,24 +110,59 @@ std::uint64_t checksum(std::span<const char> bytes, std::uint64_t running) noexc
   return running;
 }
 
-Outbox::Outbox(int subscribers) : received_(static_cast<std::size_t>(subscribers)) {}
+Outbox::Outbox(int subscribers, workbook::Clock::duration send_latency)
+    : received_(static_cast<std::size_t>(subscribers)),
+      in_flight_(static_cast<std::size_t>(subscribers)),
+      send_latency_(send_latency) {}
 
 boost::asio::awaitable<void> Outbox::send(int subscriber, std::span<const char> chunk) {
   if (subscriber < 0 || subscriber >= subscribers()) {
     throw std::out_of_range("Outbox::send: no subscriber " + std::to_string(subscriber));
   }
-  // A network write suspends the sender; any loop thread may resume it.
-  co_await boost::asio::post(co_await boost::asio::this_coro::executor, boost::asio::use_awaitable);
+  const auto s = static_cast<std::size_t>(subscriber);
+  {
+    const std::scoped_lock lock(mutex_);
+    Received& to = received_[s];
+    to.most_sends_at_once = std::max(to.most_sends_at_once, ++in_flight_[s]);
+    most_at_once_ = std::max(most_at_once_, ++in_flight_total_);
+  }
+  // A network write suspends the sender; any loop thread may resume it. (No
+  // cancellation reaches these waits in this chapter, so no send is left
+  // counted in flight by an exception.)
+  if (send_latency_ > workbook::Clock::duration::zero()) {
+    co_await workbook::sleep_for(send_latency_);
+  } else {
+    co_await boost::asio::post(co_await boost::asio::this_coro::executor,
+                               boost::asio::use_awaitable);
+  }
+  finish(s, chunk);
+}
+
+void Outbox::finish(std::size_t subscriber, std::span<const char> chunk) {
   const std::scoped_lock lock(mutex_);
-  Received& to = received_[static_cast<std::size_t>(subscriber)];
+  Received& to = received_[subscriber];
   to.bytes += chunk.size();
   to.checksum = checksum(chunk, to.checksum);
   to.chunks += 1;
+  if (!chunk.empty()) {
+    const std::less<> before;
+    const char* end = chunk.data() + chunk.size();
+    if (to.lowest == nullptr || before(chunk.data(), to.lowest)) to.lowest = chunk.data();
+    if (to.highest_end == nullptr || before(to.highest_end, end)) to.highest_end = end;
+  }
+  to.last_send_ended = workbook::Clock::now();
+  --in_flight_[subscriber];
+  --in_flight_total_;
 }
 
 Outbox::Received Outbox::received(int subscriber) const {
   const std::scoped_lock lock(mutex_);
   return received_.at(static_cast<std::size_t>(subscriber));
+}
+
+std::size_t Outbox::most_sends_at_once() const {
+  const std::scoped_lock lock(mutex_);
+  return most_at_once_;
 }
 
 }  // namespace ch14

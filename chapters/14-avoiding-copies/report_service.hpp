@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "mockdb/database.hpp"
+#include "workbook/clock.hpp"
 
 namespace ch14 {
 
@@ -100,13 +101,22 @@ class ReportRow : public std::enable_shared_from_this<ReportRow> {
                                      std::uint64_t running = 14695981039346656037ULL) noexcept;
 
 /// Where broadcast() delivers: one queue per subscriber. Thread-safe.
+///
+/// It also records what the test checks about the sends themselves: where the
+/// chunks' bytes were (inside the row's own body, or in a copy of it), how
+/// many sends overlapped (a subscriber's queue is one stream, like a socket:
+/// one write at a time; different subscribers' sends may overlap), and when
+/// each subscriber's last send ended.
 class Outbox {
  public:
-  explicit Outbox(int subscribers);
+  /// An outbox for subscribers 0 .. subscribers-1. Each send takes
+  /// `send_latency` on the workbook clock (a virtual-time wait in the test), or
+  /// only a yield to the event loop if it is zero.
+  explicit Outbox(int subscribers, workbook::Clock::duration send_latency = {});
 
-  /// Sends `chunk` to `subscriber`: yields to the event loop once (as a
-  /// network write would), then records the bytes. The chunk must stay valid
-  /// until the send completes.
+  /// Sends `chunk` to `subscriber`: waits as a network write would (see the
+  /// constructor), then records the bytes. The chunk must stay valid until the
+  /// send completes. Throws std::out_of_range for a subscriber it does not have.
   boost::asio::awaitable<void> send(int subscriber, std::span<const char> chunk);
 
   /// What one subscriber has received so far.
@@ -114,13 +124,29 @@ class Outbox {
     std::size_t bytes = 0;
     std::uint64_t checksum = 14695981039346656037ULL;
     std::size_t chunks = 0;
+    /// The most sends to this subscriber in flight at the same moment.
+    std::size_t most_sends_at_once = 0;
+    /// The lowest address and the end of the highest of the non-empty chunks
+    /// sent (null if none): the range of memory the chunks were read from.
+    const char* lowest = nullptr;
+    const char* highest_end = nullptr;
+    /// When the last send to this subscriber completed (workbook clock).
+    workbook::Clock::time_point last_send_ended{};
   };
   [[nodiscard]] Received received(int subscriber) const;
   [[nodiscard]] int subscribers() const noexcept { return static_cast<int>(received_.size()); }
+  /// The most sends in flight at the same moment, all subscribers together.
+  [[nodiscard]] std::size_t most_sends_at_once() const;
 
  private:
+  void finish(std::size_t subscriber, std::span<const char> chunk);
+
   mutable std::mutex mutex_;
   std::vector<Received> received_;
+  std::vector<std::size_t> in_flight_;
+  std::size_t in_flight_total_ = 0;
+  std::size_t most_at_once_ = 0;
+  workbook::Clock::duration send_latency_;
 };
 
 /// What a request may use.
@@ -138,8 +164,9 @@ inline constexpr std::size_t kChunkBytes = 4096;
 boost::asio::awaitable<mockdb::Id> publish(Services& services, ReportRow report);
 
 /// Sends the whole body of `report` to subscribers 0 .. subscribers-1 at once,
-/// in chunks of kChunkBytes, and returns when every subscriber has it all.
-/// The io_context may run on several threads.
+/// in chunks of kChunkBytes (the last one shorter), each subscriber's chunks
+/// one after another, and returns when every subscriber has it all; throws
+/// the first error a delivery met. The io_context may run on several threads.
 boost::asio::awaitable<void> broadcast(Services& services, ReportRow report, int subscribers);
 
 }  // namespace ch14

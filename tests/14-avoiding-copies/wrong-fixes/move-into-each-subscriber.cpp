@@ -1,5 +1,5 @@
 // WRONG: the row is moved into every subscriber's task: the first gets it, the others an empty row.
-// expect: subscriber 1 had received 0 of 65536 bytes
+// expect: subscriber 1 had received 0 of 65636 bytes
 #include <algorithm>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/deferred.hpp>

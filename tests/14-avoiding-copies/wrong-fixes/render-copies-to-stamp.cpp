@@ -1,5 +1,5 @@
 // WRONG: render() borrows the row to avoid a copy, then copies it to stamp it.
-// expect: publish\(\) of a 65536-byte row made 1 copy of it
+// expect: publish\(\) of a 65636-byte row made 1 copy of it
 #include <algorithm>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/deferred.hpp>
