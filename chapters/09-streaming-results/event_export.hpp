@@ -24,9 +24,11 @@ namespace ch09 {
 inline constexpr const char* kEventsTable = "events";
 
 /// A token that counts how many rows are in memory, and the most that ever
-/// were at once. Every Event holds one, so a test can see how many rows the
-/// export holds without trusting the code under test to say so. A move hands
-/// the count over: a moved-from Event holds no row and is not counted.
+/// were at once. Every Event holds one, privately, so a test can see how many
+/// Events the export holds without trusting the code under test to say so. A
+/// move hands the count over, with the row's data: a moved-from Event holds
+/// no row (id 0, amount 0, empty kind) and is not counted. What it cannot
+/// see: a row's data copied out of an Event into something else.
 class ResidentRow {
  public:
   ResidentRow() noexcept;
@@ -51,11 +53,22 @@ class ResidentRow {
 struct Event {
   /// The event a row of the events table holds.
   explicit Event(const mockdb::Row& row);
+  Event(const Event& other) = default;
+  /// Takes the row over: `other` is left empty (id 0, amount 0, no kind).
+  Event(Event&& other) noexcept;
+  Event& operator=(const Event& other) = default;
+  /// Takes the row over: `other` is left empty (id 0, amount 0, no kind).
+  Event& operator=(Event&& other) noexcept;
+  ~Event() = default;
 
   mockdb::Id id = 0;        ///< The row's primary key.
   std::int64_t amount = 0;  ///< In cents.
   std::string kind;         ///< "card", "transfer", ...
-  ResidentRow resident;     ///< Counts this row while it is in memory.
+
+ private:
+  // Counts this row while it is in memory. Private, so that no code but
+  // Event's own can move the count away from the row it counts.
+  ResidentRow resident_;
 };
 
 /// A page of events, in id order.
@@ -72,8 +85,11 @@ struct Cursor {
 /// with one query; an empty page once the table is exhausted (and then
 /// cursor.done is true). Each row of the table is handed out exactly once
 /// over a stream, including when rows were deleted before (ids have gaps).
-/// A database error propagates (a mockdb::DatabaseError), and the cursor is
-/// left where it was, so the caller may retry the page.
+/// The query names its values as parameters ($1, $2), never formats them into
+/// the SQL text, and says ORDER BY (a real database promises no order without
+/// it). A database error propagates (a mockdb::DatabaseError), and the cursor
+/// is left where it was, so the caller may retry the page. A page_size of 0
+/// throws std::invalid_argument (pages of nothing would never reach the end).
 boost::asio::awaitable<Page> next_page(mockdb::DatabaseService& db, Cursor& cursor,
                                        std::size_t page_size);
 
@@ -86,6 +102,7 @@ using EventSink = std::function<bool(const Event&)>;
 /// how many events it handed to `sink`. The sink sees each row after the page
 /// that holds it has been read, not after the whole table has; a database
 /// error propagates to the caller once the rows before it were handed out.
+/// A page_size of 0 throws std::invalid_argument.
 boost::asio::awaitable<std::uint64_t> for_each_event(mockdb::DatabaseService& db,
                                                      std::size_t page_size, EventSink sink);
 

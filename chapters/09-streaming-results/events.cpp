@@ -57,6 +57,25 @@ void ResidentRow::reset_peak() noexcept {
   peak_rows.store(live_rows.load(std::memory_order_relaxed), std::memory_order_relaxed);
 }
 
+// A move takes the whole row, so the moved-from Event holds nothing a copy of
+// it could keep uncounted.
+Event::Event(Event&& other) noexcept
+    : id(std::exchange(other.id, 0)),
+      amount(std::exchange(other.amount, 0)),
+      kind(std::move(other.kind)),
+      resident_(std::move(other.resident_)) {
+  other.kind.clear();
+}
+Event& Event::operator=(Event&& other) noexcept {
+  if (this == &other) return *this;
+  id = std::exchange(other.id, 0);
+  amount = std::exchange(other.amount, 0);
+  kind = std::move(other.kind);
+  other.kind.clear();
+  resident_ = std::move(other.resident_);
+  return *this;
+}
+
 Event::Event(const mockdb::Row& row)
     : id(row.at("id").to_number<mockdb::Id>()),
       amount(row.at("amount").to_number<std::int64_t>()),

@@ -9,12 +9,15 @@
 // no further page is read.
 #include "event_export.hpp"
 
+#include <stdexcept>
 #include <utility>
 
 namespace ch09 {
 
 boost::asio::awaitable<Page> next_page(mockdb::DatabaseService& db, Cursor& cursor,
                                        std::size_t page_size) {
+  if (page_size == 0)
+    throw std::invalid_argument("next_page(): page_size 0 would never reach the end");
   if (cursor.done) co_return Page{};
   //! [fix_page]
   mockdb::Params params{cursor.last_id, page_size};
@@ -32,6 +35,8 @@ boost::asio::awaitable<Page> next_page(mockdb::DatabaseService& db, Cursor& curs
 
 boost::asio::awaitable<std::uint64_t> for_each_event(mockdb::DatabaseService& db,
                                                      std::size_t page_size, EventSink sink) {
+  if (page_size == 0)
+    throw std::invalid_argument("for_each_event(): page_size 0 would never reach the end");
   std::uint64_t handed_out = 0;
   Cursor cursor;
   //! [fix_consume]

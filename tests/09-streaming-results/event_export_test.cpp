@@ -3,7 +3,14 @@
 // An events table of 1,000 ids with a few deleted (ids have gaps, as in any
 // table that has seen deletes), read in pages of 50 at 10 ms a query, in
 // virtual time. The rows the export holds are counted by ResidentRow, which
-// every Event carries, so the count does not depend on the code under test.
+// every Event carries privately, so the count does not depend on the code
+// under test (rows kept in another form, such as mockdb::Rows, it cannot see).
+// RecordingDatabase sees every query: its SQL text (ORDER BY, parameters
+// bound, the same text each page), how many ran (a bound turns a stream that
+// never ends into a message), and the largest page. An empty table and a
+// table of whole pages run in a child process (a death test), so that a read
+// past an empty page crashes there and is reported here. Two exports run at
+// once, so that state shared between them shows.
 // The fix holds one page at a time, scans each row once, hands the first row
 // over after one query, stops reading when the consumer stops, and lets a
 // failed page's error reach the consumer after the pages before it. The
@@ -16,13 +23,21 @@
 
 #include <algorithm>
 #include <boost/asio/awaitable.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/core/demangle.hpp>
 #include <boost/system/system_error.hpp>
+#include <cctype>
 #include <chrono>
 #include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <exception>
 #include <map>
 #include <memory>
 #include <optional>
+#include <stdexcept>
 #include <string>
+#include <typeinfo>
 #include <utility>
 #include <vector>
 
@@ -49,24 +64,50 @@ constexpr std::size_t kOtherPage = 64;
 // count), on a page boundary, and the last id of the table.
 const std::vector<Id> kGaps = {7, 50, 51, 333, 600, 999};
 
-// Counts the queries of an export, wherever they run (on the database or on
-// a connection of its own), and makes the `fail_at`-th (1-based) fail with a
-// connection reset, as a page read over a flaky network would.
-struct QueryFaults {
-  mockdb::MockDatabase& db;
-  std::uint64_t fail_at;
-  std::uint64_t queries = 0;
+// Thrown by RecordingDatabase when an export runs more queries than a
+// correct one could: a stream that never ends becomes a message, not a hang.
+struct TooManyQueries : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
 
-  void before_query() {
-    if (++queries == fail_at) db.fail_next(1, mockdb::Errc::connection_reset, OpKind::query);
+// What an export's queries were, wherever they ran (on the database or on a
+// connection of its own): counted, their SQL text kept, the largest result
+// noted. It makes the `fail_at`-th query (1-based; 0: none) fail with a
+// connection reset, as a page read over a flaky network would, and throws
+// TooManyQueries at query `limit` + 1 (0: no limit).
+struct QueryLog {
+  mockdb::MockDatabase& db;
+  std::uint64_t fail_at = 0;
+  std::uint64_t limit = 0;
+  std::uint64_t queries = 0;
+  std::vector<std::string> sql;
+  std::size_t largest_result = 0;
+
+  void before_query(const std::string& text) {
+    ++queries;
+    if (limit != 0 && queries > limit) {
+      throw TooManyQueries(format("query %llu of an export that needs at most %llu",
+                                  static_cast<unsigned long long>(queries),
+                                  static_cast<unsigned long long>(limit)));
+    }
+    sql.push_back(text);
+    if (queries == fail_at) db.fail_next(1, mockdb::Errc::connection_reset, OpKind::query);
+  }
+
+  asio::awaitable<mockdb::Rows> query(mockdb::Queryable& inner, std::string text,
+                                      mockdb::Params params) {
+    before_query(text);
+    mockdb::Rows rows = co_await inner.query(std::move(text), std::move(params));
+    largest_result = std::max(largest_result, rows.size());
+    co_return rows;
   }
 };
 
-// A connection of the mock's, with its queries counted by QueryFaults.
-class FaultyConnection final : public mockdb::Connection {
+// A connection of the mock's, with its queries recorded by QueryLog.
+class RecordingConnection final : public mockdb::Connection {
  public:
-  FaultyConnection(std::unique_ptr<mockdb::Connection> inner, QueryFaults& faults)
-      : inner_(std::move(inner)), faults_(faults) {}
+  RecordingConnection(std::unique_ptr<mockdb::Connection> inner, QueryLog& log)
+      : inner_(std::move(inner)), log_(log) {}
 
   asio::awaitable<Id> create(std::string table, mockdb::Row row) override {
     return inner_->create(std::move(table), std::move(row));
@@ -81,26 +122,28 @@ class FaultyConnection final : public mockdb::Connection {
     return inner_->remove(std::move(table), id);
   }
   asio::awaitable<mockdb::Rows> query(std::string sql, mockdb::Params params) override {
-    faults_.before_query();
-    return inner_->query(std::move(sql), std::move(params));
+    return log_.query(*inner_, std::move(sql), std::move(params));
   }
   asio::awaitable<void> close() override { return inner_->close(); }
 
  private:
   std::unique_ptr<mockdb::Connection> inner_;
-  QueryFaults& faults_;
+  QueryLog& log_;
 };
 
 // A database that passes everything to the mock, except that its queries (and
-// those of its connections) go through QueryFaults.
-class FailingDatabase final : public mockdb::DatabaseService {
+// those of its connections) go through QueryLog.
+class RecordingDatabase final : public mockdb::DatabaseService {
  public:
-  FailingDatabase(mockdb::MockDatabase& inner, std::uint64_t fail_at)
-      : inner_(inner), faults_{inner, fail_at} {}
+  explicit RecordingDatabase(mockdb::MockDatabase& inner, std::uint64_t fail_at = 0,
+                             std::uint64_t limit = 0)
+      : inner_(inner), log_{inner, fail_at, limit, 0, {}, 0} {}
+
+  const QueryLog& log() const { return log_; }
 
   asio::awaitable<std::unique_ptr<mockdb::Connection>> connect() override {
     std::unique_ptr<mockdb::Connection> connection = co_await inner_.connect();
-    co_return std::make_unique<FaultyConnection>(std::move(connection), faults_);
+    co_return std::make_unique<RecordingConnection>(std::move(connection), log_);
   }
   asio::awaitable<Id> create(std::string table, mockdb::Row row) override {
     return inner_.create(std::move(table), std::move(row));
@@ -115,13 +158,12 @@ class FailingDatabase final : public mockdb::DatabaseService {
     return inner_.remove(std::move(table), id);
   }
   asio::awaitable<mockdb::Rows> query(std::string sql, mockdb::Params params) override {
-    faults_.before_query();
-    return inner_.query(std::move(sql), std::move(params));
+    return log_.query(inner_, std::move(sql), std::move(params));
   }
 
  private:
   mockdb::MockDatabase& inner_;
-  QueryFaults faults_;
+  QueryLog log_;
 };
 
 // What the sink of one export saw.
@@ -187,12 +229,19 @@ class StreamingResults : public testing::Test {
 };
 
 TEST_F(StreamingResults, HoldsAtMostOnePageOfRows) {
+  RecordingDatabase recorded(db);
   Seen seen;
-  run_export(db, seen);
+  run_export(recorded, seen);
   const std::size_t peak = ch09::ResidentRow::peak();
+  const std::size_t largest = recorded.log().largest_result;
   std::string why;
   if (peak >= rows()) {
     why = " (the whole table: every row was held at once)";
+  } else if (peak > kPage && largest > kPage && peak <= largest) {
+    why = format(
+        " (one query returned %zu rows, more than page_size %zu, and they were all made Events: "
+        "ask for page_size rows, or drop the extra look-ahead row before making Events)",
+        largest, kPage);
   } else if (peak > kPage) {
     why = format(" (%.1f pages: a page was still held while another was read)",
                  static_cast<double>(peak) / static_cast<double>(kPage));
@@ -300,15 +349,39 @@ TEST_F(StreamingResults, StopsReadingWhenTheSinkStops) {
 
 TEST_F(StreamingResults, ErrorInPageKReachesTheSinkAfterPagesBeforeIt) {
   constexpr std::uint64_t kFailing = 3;  // the third page's query fails
-  FailingDatabase flaky(db, kFailing);
+  RecordingDatabase flaky(db, kFailing);
   Seen seen;
   std::optional<boost::system::error_code> error;
   try {
     run_export(flaky, seen);
   } catch (const boost::system::system_error& e) {
     error = e.code();
+  } catch (const std::exception& e) {
+    // Wrapped with std::throw_with_nested, the database's error is still there.
+    try {
+      std::rethrow_if_nested(e);
+    } catch (const boost::system::system_error& inner) {
+      error = inner.code();
+    } catch (...) {  // NOLINT(bugprone-empty-catch): reported just below
+    }
+    ASSERT_TRUE(error.has_value()) << format(
+        "page %llu's query failed with a mockdb::DatabaseError (connection reset), and "
+        "for_each_event() threw a %s instead (\"%s\") that does not carry it: the caller cannot "
+        "tell what the database said. Expected the database's error to reach the caller as "
+        "mockdb::DatabaseError: let it propagate, or wrap it with std::throw_with_nested.",
+        static_cast<unsigned long long>(kFailing), boost::core::demangle(typeid(e).name()).c_str(),
+        e.what());
   }
+  const std::uint64_t queries = flaky.log().queries;
   const std::size_t before = static_cast<std::size_t>(kFailing - 1) * kPage;
+  if (!error && queries < kFailing) {
+    FAIL() << format(
+        "the export ran %llu query(ies) for %zu rows in pages of %zu, so query %llu, which was set "
+        "to fail, never ran; expected one query per page of %zu. Read the table a page at a "
+        "time: next_page() asks for page_size rows.",
+        static_cast<unsigned long long>(queries), seen.ids.size(), kPage,
+        static_cast<unsigned long long>(kFailing), kPage);
+  }
   ASSERT_TRUE(error.has_value()) << format(
       "page %llu's query failed, yet for_each_event() returned normally after handing %zu rows "
       "to the sink: the error was swallowed, and the consumer cannot tell a failed export from "
@@ -317,13 +390,19 @@ TEST_F(StreamingResults, ErrorInPageKReachesTheSinkAfterPagesBeforeIt) {
   EXPECT_EQ(*error, mockdb::Errc::connection_reset)
       << format("for_each_event() threw \"%s\"; expected the failed page's own error.",
                 error->message().c_str());
+  const char* why =
+      seen.ids.size() < before
+          ? "The rows read before the failure were held back: hand each page over as it "
+            "arrives, so an error late in the table does not cost the consumer the rows before "
+            "it."
+          : "More rows than those pages hold: were rows handed over twice, or rows of the "
+            "failed page handed over?";
   EXPECT_EQ(seen.ids.size(), before) << format(
-      "page %llu's query failed after the sink was handed %zu rows; expected the %zu rows of "
-      "pages 1 to %llu first. The rows read before the failure were held back: hand each page "
-      "over as it arrives, so an error late in the table does not cost the consumer the rows "
-      "before it.",
-      static_cast<unsigned long long>(kFailing), seen.ids.size(), before,
-      static_cast<unsigned long long>(kFailing - 1));
+      "page %llu's query (query %llu of the %llu run) failed after the sink was handed %zu "
+      "rows; expected the %zu rows of pages 1 to %llu first. %s",
+      static_cast<unsigned long long>(kFailing), static_cast<unsigned long long>(kFailing),
+      static_cast<unsigned long long>(queries), seen.ids.size(), before,
+      static_cast<unsigned long long>(kFailing - 1), why);
 }
 
 // A consumer that pulls pages itself, from a database whose second query
@@ -331,7 +410,7 @@ TEST_F(StreamingResults, ErrorInPageKReachesTheSinkAfterPagesBeforeIt) {
 asio::awaitable<std::vector<Id>> pull_retrying_once(mockdb::MockDatabase& db) {
   std::vector<Id> ids;
   ch09::Cursor cursor;
-  FailingDatabase flaky(db, 2);
+  RecordingDatabase flaky(db, 2);
   int failures = 0;
   while (!cursor.done) {
     try {
@@ -354,6 +433,168 @@ TEST_F(StreamingResults, NextPageCanBeRetriedAfterAnError) {
       "rows; expected the %zu rows of the table, each once. Move the cursor only after the page "
       "was read.",
       ids.size(), rows());
+}
+
+// The export of a table with `count` ids (deleting `gaps`) in pages of
+// `page`, run in a process of its own by EndsOnAnEmptyPage, in its virtual time. Writes what went
+// wrong to stderr and returns false, or returns true.
+bool export_ends(int count, std::vector<Id> gaps, std::size_t page, const char* table) {
+  asio::io_context ctx;  // on the fixture's virtual time
+  mockdb::MockDatabase db;
+  workbook::run_to_completion(ctx, ch09::add_sample_events(db, count, gaps), "adding events");
+  const std::size_t rows = static_cast<std::size_t>(count) - gaps.size();
+  const std::uint64_t pages = (rows + page - 1) / page;
+  // One query per page, one that finds the end, and one to spare.
+  RecordingDatabase recorded(db, 0, pages + 2);
+  std::size_t handed = 0;
+  ch09::EventSink sink = [&handed](const ch09::Event&) {
+    ++handed;
+    return true;
+  };
+  workbook::Watchdog watchdog(5s, format("for_each_event() over %s", table));
+  try {
+    workbook::run_to_completion(ctx, ch09::for_each_event(recorded, page, std::move(sink)),
+                                "for_each_event()");
+  } catch (const TooManyQueries&) {
+    std::fprintf(stderr,
+                 "for_each_event() over %s (%zu rows, pages of %zu) ran more than %llu queries "
+                 "and had not ended (%zu rows handed over): the same empty page was asked for "
+                 "again and again. Expected at most %llu (one per page, and one that finds the "
+                 "end). An empty page is the end of the "
+                 "table too: mark the cursor done when a page has fewer than page_size rows, "
+                 "zero included.\n",
+                 table, rows, page, static_cast<unsigned long long>(pages + 2), handed,
+                 static_cast<unsigned long long>(pages + 1));
+    return false;
+  }
+  if (handed != rows) {
+    std::fprintf(stderr, "for_each_event() over %s handed %zu rows to the sink; expected %zu.\n",
+                 table, handed, rows);
+    return false;
+  }
+  return true;
+}
+
+TEST_F(StreamingResults, EndsOnAnEmptyPage) {
+  // In a process of its own: reading past an empty page (page.back() on an
+  // empty vector) is undefined behaviour, and a crash must become a message.
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  const auto check = [] {
+    const bool empty = export_ends(1, {1}, kPage, "an empty table");
+    const bool exact = export_ends(100, {}, kPage, "a table of exactly 2 pages");
+    std::fflush(stderr);
+    std::_Exit(empty && exact ? 0 : 1);
+  };
+  EXPECT_EXIT(check(), testing::ExitedWithCode(0), "") << format(
+      "for_each_event() over an empty table, or over a table of exactly 2 pages of %zu, did not "
+      "end cleanly: the last page it reads is empty. The [  DEATH   ] lines above say what "
+      "happened; if it was killed by a signal (\"Terminated by signal\"), it read past an empty "
+      "page, e.g. page.back() on an empty page, which is undefined behaviour: check "
+      "page.empty() first.",
+      kPage);
+}
+
+// The first few of `ids`, for a message.
+std::string first_ids(const std::vector<Id>& ids) {
+  std::string text;
+  for (std::size_t i = 0; i < ids.size() && i < 5; ++i) {
+    text += format("%s%lld", i == 0 ? "" : ", ", static_cast<long long>(ids[i]));
+  }
+  return ids.size() > 5 ? text + ", ..." : text;
+}
+
+TEST_F(StreamingResults, TwoExportsAtOnceEachGetEveryRow) {
+  // Two auditors export at once on one loop: their pages interleave.
+  Seen first;
+  Seen second;
+  ch09::EventSink to_first = [&first](const ch09::Event& event) {
+    first.ids.push_back(event.id);
+    return true;
+  };
+  ch09::EventSink to_second = [&second](const ch09::Event& event) {
+    second.ids.push_back(event.id);
+    return true;
+  };
+  asio::awaitable<std::uint64_t> one = ch09::for_each_event(db, kPage, std::move(to_first));
+  asio::awaitable<std::uint64_t> other = ch09::for_each_event(db, kOtherPage, std::move(to_second));
+  const auto both = [](asio::awaitable<std::uint64_t> a,
+                       asio::awaitable<std::uint64_t> b) -> asio::awaitable<void> {
+    using asio::experimental::awaitable_operators::operator&&;
+    co_await (std::move(a) && std::move(b));
+  };
+  workbook::Watchdog watchdog(5s, "two for_each_event() at once");
+  workbook::run_to_completion(ctx, both(std::move(one), std::move(other)), "two exports");
+  const std::vector<Id> expected = expected_ids();
+  for (const Seen* seen : {&first, &second}) {
+    EXPECT_EQ(seen->ids, expected) << format(
+        "two exports ran at once (pages of %zu and of %zu); export %d handed %zu rows to its "
+        "sink (first ids %s); expected each export to hand over all %zu rows, each once, in id "
+        "order. The exports share state: is the cursor static or global? Each export needs a "
+        "cursor of its own, a local variable of for_each_event().",
+        kPage, kOtherPage, seen == &first ? 1 : 2, seen->ids.size(), first_ids(seen->ids).c_str(),
+        expected.size());
+  }
+}
+
+// True if `sql` has a number written into it, not a $n parameter.
+bool has_literal_number(const std::string& sql) {
+  for (std::size_t i = 0; i < sql.size(); ++i) {
+    if (std::isdigit(static_cast<unsigned char>(sql[i])) == 0) continue;
+    std::size_t start = i;
+    while (start > 0 && std::isdigit(static_cast<unsigned char>(sql[start - 1])) != 0) --start;
+    if (start == 0 || sql[start - 1] != '$') return true;
+  }
+  return false;
+}
+
+TEST_F(StreamingResults, PagesBindParametersAndOrderById) {
+  RecordingDatabase recorded(db);
+  Seen seen;
+  run_export(recorded, seen);
+  const std::vector<std::string>& sql = recorded.log().sql;
+  ASSERT_FALSE(sql.empty()) << "the export ran no query; expected one per page.";
+  for (const std::string& text : sql) {
+    std::string upper = text;
+    for (char& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    ASSERT_NE(upper.find("ORDER BY"), std::string::npos) << format(
+        "a page's query has no ORDER BY: \"%s\". The mock returns rows in id order anyway, a "
+        "real database does not: without ORDER BY the LIMIT takes any rows after the last id, "
+        "and pages skip and repeat rows. Expected ORDER BY id in every page's query.",
+        text.c_str());
+    ASSERT_FALSE(has_literal_number(text)) << format(
+        "a page's query has a number written into its SQL text: \"%s\". Expected the values as "
+        "parameters ($1, $2 in the text, the values in mockdb::Params): a value formatted into "
+        "SQL is how SQL injection starts, and each page becomes a new statement to parse.",
+        text.c_str());
+  }
+  const std::size_t differing = static_cast<std::size_t>(
+      std::count_if(sql.begin(), sql.end(), [&sql](const std::string& t) { return t != sql[0]; }));
+  EXPECT_EQ(differing, 0u) << format(
+      "%zu of the %zu page queries had SQL text other than the first's (\"%s\"); expected the "
+      "same text for every page, with the values that change bound as parameters ($1, $2), "
+      "never formatted into the SQL (SQL injection).",
+      differing, sql.size(), sql[0].c_str());
+}
+
+TEST_F(StreamingResults, PageSizeZeroIsRejected) {
+  // Pages of nothing would never reach the end: the header says to refuse.
+  RecordingDatabase recorded(db, 0, 3);
+  Seen seen;
+  std::string what = "returned normally";
+  try {
+    run_export(recorded, seen, 0, 0);
+  } catch (const std::invalid_argument&) {
+    what.clear();
+  } catch (const TooManyQueries&) {
+    what = "ran query after query without reaching the end";
+  } catch (const std::exception& e) {
+    what = format("threw %s (\"%s\")", boost::core::demangle(typeid(e).name()).c_str(), e.what());
+  }
+  EXPECT_TRUE(what.empty()) << format(
+      "for_each_event() with page_size 0 %s (%llu queries, %zu rows handed over); expected it to "
+      "throw std::invalid_argument before reading, as event_export.hpp says: pages of 0 rows "
+      "would never reach the end of the table.",
+      what.c_str(), static_cast<unsigned long long>(recorded.log().queries), seen.ids.size());
 }
 
 }  // namespace

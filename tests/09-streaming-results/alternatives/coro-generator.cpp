@@ -8,6 +8,7 @@
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <optional>
+#include <stdexcept>
 #include <utility>
 
 #include "event_export.hpp"
@@ -16,6 +17,8 @@ namespace ch09 {
 
 boost::asio::awaitable<Page> next_page(mockdb::DatabaseService& db, Cursor& cursor,
                                        std::size_t page_size) {
+  if (page_size == 0)
+    throw std::invalid_argument("next_page(): page_size 0 would never reach the end");
   if (cursor.done) co_return Page{};
   mockdb::Params params{cursor.last_id, page_size};
   mockdb::Rows rows = co_await db.query("SELECT * FROM events WHERE id > $1 ORDER BY id LIMIT $2",
@@ -51,6 +54,8 @@ boost::asio::experimental::coro<Page> pages(boost::asio::any_io_executor executo
 
 boost::asio::awaitable<std::uint64_t> for_each_event(mockdb::DatabaseService& db,
                                                      std::size_t page_size, EventSink sink) {
+  if (page_size == 0)
+    throw std::invalid_argument("for_each_event(): page_size 0 would never reach the end");
   std::uint64_t handed_out = 0;
   auto executor = co_await boost::asio::this_coro::executor;
   auto stream = pages(executor, db, page_size);

@@ -3,6 +3,7 @@
 // The connection is closed when the export ends, early or not. Costs one connect, and saves a
 // pool borrow per page.
 #include <memory>
+#include <stdexcept>
 #include <utility>
 
 #include "event_export.hpp"
@@ -11,6 +12,8 @@ namespace ch09 {
 
 boost::asio::awaitable<Page> next_page(mockdb::DatabaseService& db, Cursor& cursor,
                                        std::size_t page_size) {
+  if (page_size == 0)
+    throw std::invalid_argument("next_page(): page_size 0 would never reach the end");
   if (cursor.done) co_return Page{};
   mockdb::Params params{cursor.last_id, page_size};
   mockdb::Rows rows = co_await db.query("SELECT * FROM events WHERE id > $1 ORDER BY id LIMIT $2",
@@ -45,6 +48,8 @@ boost::asio::awaitable<Page> page_on(mockdb::Connection& connection, Cursor& cur
 
 boost::asio::awaitable<std::uint64_t> for_each_event(mockdb::DatabaseService& db,
                                                      std::size_t page_size, EventSink sink) {
+  if (page_size == 0)
+    throw std::invalid_argument("for_each_event(): page_size 0 would never reach the end");
   std::uint64_t handed_out = 0;
   // One connection for the whole export, as a server-side cursor would hold one.
   std::unique_ptr<mockdb::Connection> connection = co_await db.connect();
