@@ -438,14 +438,16 @@ TEST_F(StreamingResults, NextPageCanBeRetriedAfterAnError) {
 // The export of a table with `count` ids (deleting `gaps`) in pages of
 // `page`, run in a process of its own by EndsOnAnEmptyPage, in its virtual time. Writes what went
 // wrong to stderr and returns false, or returns true.
-bool export_ends(int count, std::vector<Id> gaps, std::size_t page, const char* table) {
+bool export_ends(int count, const std::vector<Id>& gaps, std::size_t page, const char* table) {
   asio::io_context ctx;  // on the fixture's virtual time
   mockdb::MockDatabase db;
   workbook::run_to_completion(ctx, ch09::add_sample_events(db, count, gaps), "adding events");
   const std::size_t rows = static_cast<std::size_t>(count) - gaps.size();
   const std::uint64_t pages = (rows + page - 1) / page;
   // One query per page, one that finds the end, and one to spare.
-  RecordingDatabase recorded(db, 0, pages + 2);
+  const std::uint64_t needed = pages + 1;
+  const std::uint64_t bound = needed + 1;
+  RecordingDatabase recorded(db, 0, bound);
   std::size_t handed = 0;
   ch09::EventSink sink = [&handed](const ch09::Event&) {
     ++handed;
@@ -463,8 +465,8 @@ bool export_ends(int count, std::vector<Id> gaps, std::size_t page, const char* 
                  "end). An empty page is the end of the "
                  "table too: mark the cursor done when a page has fewer than page_size rows, "
                  "zero included.\n",
-                 table, rows, page, static_cast<unsigned long long>(pages + 2), handed,
-                 static_cast<unsigned long long>(pages + 1));
+                 table, rows, page, static_cast<unsigned long long>(bound), handed,
+                 static_cast<unsigned long long>(needed));
     return false;
   }
   if (handed != rows) {
@@ -567,7 +569,7 @@ TEST_F(StreamingResults, PagesBindParametersAndOrderById) {
         "SQL is how SQL injection starts, and each page becomes a new statement to parse.",
         text.c_str());
   }
-  const std::size_t differing = static_cast<std::size_t>(
+  const auto differing = static_cast<std::size_t>(
       std::count_if(sql.begin(), sql.end(), [&sql](const std::string& t) { return t != sql[0]; }));
   EXPECT_EQ(differing, 0u) << format(
       "%zu of the %zu page queries had SQL text other than the first's (\"%s\"); expected the "

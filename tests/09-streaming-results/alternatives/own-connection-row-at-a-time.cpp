@@ -49,8 +49,8 @@ boost::asio::awaitable<std::uint64_t> for_each_event(mockdb::DatabaseService& db
   std::unique_ptr<mockdb::Connection> conn = co_await db.connect();
   while (!cursor.done) {
     Page page = co_await page_from(*conn, cursor, page_size);
-    for (std::size_t i = 0; i < page.size(); ++i) {
-      const Event event = std::move(page[i]);  // the row leaves the page as it is handed out
+    for (Event& in_page : page) {
+      const Event event = std::move(in_page);  // the row leaves the page as it is handed out
       ++handed_out;
       if (!sink(event)) {
         co_await conn->close();
