@@ -61,8 +61,8 @@ constexpr int kOrders = 10000;
 // The fix grows it by 70 KiB at limit 16 (g++ -O2); a frame per id made up
 // front, by 2,200 KiB for 10,000 ids. The budget leaves room for bigger frames
 // in unoptimised and clang builds.
-constexpr std::size_t kHeapPerCheck = 8 * 1024;
-constexpr std::size_t kHeapSlack = 128 * 1024;
+constexpr std::size_t kHeapPerCheck = std::size_t{8} * 1024;
+constexpr std::size_t kHeapSlack = std::size_t{128} * 1024;
 
 enum class Order { completion, ids };
 

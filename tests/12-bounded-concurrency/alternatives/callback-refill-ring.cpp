@@ -30,7 +30,7 @@ void require_a_limit(std::size_t limit) {
 using Done = asio::experimental::channel<void(boost::system::error_code, std::exception_ptr)>;
 
 struct Batch {
-  Batch(asio::any_io_executor ex, mockdb::DatabaseService& db, std::vector<mockdb::Id> ids,
+  Batch(const asio::any_io_executor& ex, mockdb::DatabaseService& db, std::vector<mockdb::Id> ids,
         std::size_t limit, bool in_order, OnResult on_result)
       : ex(ex),
         db(db),
@@ -70,7 +70,7 @@ void start(const std::shared_ptr<Batch>& b) {
   const std::size_t pos = b->next++;
   ++b->running;
   asio::co_spawn(b->ex, check_order(b->db, b->ids[pos]),
-                 [b, pos](std::exception_ptr error, OrderResult result) {
+                 [b, pos](const std::exception_ptr& error, OrderResult result) {
                    --b->running;
                    if (error) {
                      if (!b->failure) b->failure = error;

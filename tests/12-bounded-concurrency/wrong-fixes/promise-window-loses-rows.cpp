@@ -33,7 +33,7 @@ void require_a_limit(std::size_t limit) {
 using Done = asio::experimental::channel<void(boost::system::error_code, std::exception_ptr)>;
 
 struct Batch {
-  Batch(asio::any_io_executor ex, mockdb::DatabaseService& db, std::vector<mockdb::Id> ids,
+  Batch(const asio::any_io_executor& ex, mockdb::DatabaseService& db, std::vector<mockdb::Id> ids,
         OnResult on_result)
       : ex(ex), db(db), ids(std::move(ids)), on_result(std::move(on_result)), done(ex, 1) {}
   asio::any_io_executor ex;
@@ -55,7 +55,7 @@ void start_next(const std::shared_ptr<Batch>& batch) {
   const mockdb::Id id = batch->ids[batch->next++];
   ++batch->running;
   asio::co_spawn(batch->ex, check_order(batch->db, id),
-                 [batch](std::exception_ptr error, OrderResult result) {
+                 [batch](const std::exception_ptr& error, OrderResult result) {
                    --batch->running;
                    if (error) {
                      if (!batch->failure) batch->failure = error;
