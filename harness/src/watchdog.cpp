@@ -25,9 +25,10 @@ Watchdog::~Watchdog() {
 }
 
 std::string Watchdog::report() const {
-  std::string text = "deadlock: " + what_ + " did not complete within " +
-                     std::to_string(budget_.count()) +
-                     " ms of real time; a thread is blocked and nothing can run on it.\n";
+  std::string text =
+      "deadlock: " + what_ + " did not complete within " + std::to_string(budget_.count()) +
+      " ms of real time: a thread is blocked and nothing can run on it, or the loop is kept "
+      "busy (a handler that keeps posting itself, so virtual time never moves on).\n";
   if (detector_ != nullptr) {
     text += "The event-loop thread is inside " + detector_->describe_running() + ".\n";
   }
