@@ -23,12 +23,13 @@ namespace ch09 {
 /// The table the events live in.
 inline constexpr const char* kEventsTable = "events";
 
-/// A token that counts how many rows are in memory, and the most that ever
+/// A token that counts how many Events are in memory, and the most that ever
 /// were at once. Every Event holds one, privately, so a test can see how many
-/// Events the export holds without trusting the code under test to say so. A
-/// move hands the count over, with the row's data: a moved-from Event holds
-/// no row (id 0, amount 0, empty kind) and is not counted. What it cannot
-/// see: a row's data copied out of an Event into something else.
+/// Events the export holds without trusting the code under test to say so.
+/// Every Event object counts from construction to destruction: a copy, a
+/// moved-to Event and the moved-from shell a move leaves behind (id 0,
+/// amount 0, empty kind) alike, so no Event can hold a row uncounted. What it
+/// cannot see: a row's data copied out of an Event into something else.
 class ResidentRow {
  public:
   ResidentRow() noexcept;
@@ -38,15 +39,12 @@ class ResidentRow {
   ResidentRow& operator=(ResidentRow&& other) noexcept;
   ~ResidentRow();
 
-  /// Rows in memory now.
+  /// Events in memory now.
   static std::size_t live() noexcept;
-  /// The most rows in memory at once since the last reset_peak().
+  /// The most Events in memory at once since the last reset_peak().
   static std::size_t peak() noexcept;
   /// Starts a new peak from the number in memory now.
   static void reset_peak() noexcept;
-
- private:
-  bool counted_ = true;  // false once moved from
 };
 
 /// One row of the events table, as the export holds it.
@@ -66,8 +64,8 @@ struct Event {
   std::string kind;         ///< "card", "transfer", ...
 
  private:
-  // Counts this row while it is in memory. Private, so that no code but
-  // Event's own can move the count away from the row it counts.
+  // Counts this Event while it is in memory. Private, so that no code but
+  // Event's own can touch it.
   ResidentRow resident_;
 };
 
@@ -101,8 +99,10 @@ using EventSink = std::function<bool(const Event&)>;
 /// `page_size` rows, until the table ends or `sink` returns false. Returns
 /// how many events it handed to `sink`. The sink sees each row after the page
 /// that holds it has been read, not after the whole table has; a database
-/// error propagates to the caller once the rows before it were handed out.
-/// A page_size of 0 throws std::invalid_argument.
+/// error propagates to the caller once the rows before it were handed out,
+/// whatever page failed (an error on the first page is not an empty table).
+/// An exception thrown by `sink` propagates out of for_each_event() as it is,
+/// and no further page is read. A page_size of 0 throws std::invalid_argument.
 boost::asio::awaitable<std::uint64_t> for_each_event(mockdb::DatabaseService& db,
                                                      std::size_t page_size, EventSink sink);
 

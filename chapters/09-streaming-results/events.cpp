@@ -26,30 +26,17 @@ void count_one_less() noexcept { live_rows.fetch_sub(1, std::memory_order_relaxe
 
 }  // namespace
 
-// A copy is one more row in memory; a move hands the row, and its count, over.
+// Every token counts from construction to destruction, whatever it was made
+// from: a copy, a move, and the moved-from shell a move leaves behind are all
+// one more Event in memory until destroyed. A count that a move could hand
+// over would let a copy of a moved-from shell, with its fields filled in
+// afterwards, hold a row uncounted.
 ResidentRow::ResidentRow() noexcept { count_one_more(); }
-ResidentRow::ResidentRow(const ResidentRow& other) noexcept : counted_(other.counted_) {
-  if (counted_) count_one_more();
-}
-ResidentRow::ResidentRow(ResidentRow&& other) noexcept : counted_(other.counted_) {
-  other.counted_ = false;
-}
-ResidentRow& ResidentRow::operator=(const ResidentRow& other) noexcept {
-  if (other.counted_ && !counted_) count_one_more();
-  if (!other.counted_ && counted_) count_one_less();
-  counted_ = other.counted_;
-  return *this;
-}
-ResidentRow& ResidentRow::operator=(ResidentRow&& other) noexcept {
-  if (this == &other) return *this;
-  if (counted_) count_one_less();
-  counted_ = other.counted_;
-  other.counted_ = false;
-  return *this;
-}
-ResidentRow::~ResidentRow() {
-  if (counted_) count_one_less();
-}
+ResidentRow::ResidentRow(const ResidentRow& /*other*/) noexcept { count_one_more(); }
+ResidentRow::ResidentRow(ResidentRow&& /*other*/) noexcept { count_one_more(); }
+ResidentRow& ResidentRow::operator=(const ResidentRow& /*other*/) noexcept { return *this; }
+ResidentRow& ResidentRow::operator=(ResidentRow&& /*other*/) noexcept { return *this; }
+ResidentRow::~ResidentRow() { count_one_less(); }
 
 std::size_t ResidentRow::live() noexcept { return live_rows.load(std::memory_order_relaxed); }
 std::size_t ResidentRow::peak() noexcept { return peak_rows.load(std::memory_order_relaxed); }
@@ -57,8 +44,8 @@ void ResidentRow::reset_peak() noexcept {
   peak_rows.store(live_rows.load(std::memory_order_relaxed), std::memory_order_relaxed);
 }
 
-// A move takes the whole row, so the moved-from Event holds nothing a copy of
-// it could keep uncounted.
+// A move takes the whole row: the moved-from Event is an empty shell (still
+// counted until it is destroyed).
 Event::Event(Event&& other) noexcept
     : id(std::exchange(other.id, 0)),
       amount(std::exchange(other.amount, 0)),

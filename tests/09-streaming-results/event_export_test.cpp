@@ -42,6 +42,7 @@
 #include <vector>
 
 #include "mockdb/mock_database.hpp"
+#include "mockdb/query.hpp"
 #include "workbook/clock.hpp"
 #include "workbook/format.hpp"
 #include "workbook/run.hpp"
@@ -60,6 +61,9 @@ constexpr int kIds = 1000;
 constexpr std::size_t kPage = 50;
 // A second page size, so that a page size written into the code shows.
 constexpr std::size_t kOtherPage = 64;
+// A page size above what a "protective" cap might clamp to (256), that still
+// takes several pages over the table.
+constexpr std::size_t kLargePage = 300;
 // Deleted ids: inside the first page (so a page's last id is not its row
 // count), on a page boundary, and the last id of the table.
 const std::vector<Id> kGaps = {7, 50, 51, 333, 600, 999};
@@ -223,6 +227,77 @@ class StreamingResults : public testing::Test {
                                        "for_each_event()");
   }
 
+  // Runs an export whose `failing`-th page query fails, and checks that the
+  // error reaches the caller after the rows of the pages before it.
+  void check_error_in_page(std::uint64_t failing) {
+    RecordingDatabase flaky(db, failing);
+    Seen seen;
+    std::optional<boost::system::error_code> error;
+    try {
+      run_export(flaky, seen);
+    } catch (const boost::system::system_error& e) {
+      error = e.code();
+    } catch (const std::exception& e) {
+      // Wrapped with std::throw_with_nested, the database's error is still there.
+      try {
+        std::rethrow_if_nested(e);
+      } catch (const boost::system::system_error& inner) {
+        error = inner.code();
+      } catch (...) {  // NOLINT(bugprone-empty-catch): reported just below
+      }
+      ASSERT_TRUE(error.has_value()) << format(
+          "page %llu's query failed with a mockdb::DatabaseError (connection reset), and "
+          "for_each_event() threw a %s instead (\"%s\") that does not carry it: the caller "
+          "cannot tell what the database said. Expected the database's error to reach the "
+          "caller as mockdb::DatabaseError: let it propagate, or wrap it with "
+          "std::throw_with_nested.",
+          static_cast<unsigned long long>(failing), boost::core::demangle(typeid(e).name()).c_str(),
+          e.what());
+    }
+    const std::uint64_t queries = flaky.log().queries;
+    const std::size_t before = static_cast<std::size_t>(failing - 1) * kPage;
+    if (!error && queries < failing) {
+      FAIL() << format(
+          "the export ran %llu query(ies) for %zu rows in pages of %zu, so query %llu, which was "
+          "set to fail, never ran; expected one query per page of %zu. Read the table a page at "
+          "a time: next_page() asks for page_size rows.",
+          static_cast<unsigned long long>(queries), seen.ids.size(), kPage,
+          static_cast<unsigned long long>(failing), kPage);
+    }
+    ASSERT_TRUE(error.has_value()) << format(
+        "page %llu's query failed, yet for_each_event() returned normally after handing %zu "
+        "rows to the sink: the error was swallowed, and the consumer cannot tell a failed export "
+        "from a finished one%s. Expected the DatabaseError to reach the caller, whatever page "
+        "failed.",
+        static_cast<unsigned long long>(failing), seen.ids.size(),
+        seen.ids.empty() ? " (nor from an empty table: an error before the first row is not an "
+                           "empty table)"
+                         : "");
+    EXPECT_EQ(*error, mockdb::Errc::connection_reset)
+        << format("for_each_event() threw \"%s\"; expected the failed page's own error.",
+                  error->message().c_str());
+    const char* why = "";
+    if (seen.ids.empty() && before > 0) {
+      why =
+          "No row reached the sink before the failure: the rows read before it were held back. "
+          "Hand each page over as it arrives, so an error late in the table does not cost the "
+          "consumer the rows before it.";
+    } else if (seen.ids.size() < before) {
+      why =
+          "Fewer rows than those pages hold: the pages before the failure did not hold the rows "
+          "they should (check each page's LIMIT and where it starts).";
+    } else if (seen.ids.size() > before) {
+      why =
+          "More rows than those pages hold: were rows handed over twice, or rows of the failed "
+          "page handed over?";
+    }
+    EXPECT_EQ(seen.ids.size(), before) << format(
+        "page %llu's query (query %llu of the %llu run) failed after the sink was handed %zu "
+        "rows; expected the %zu rows of the pages before it first. %s",
+        static_cast<unsigned long long>(failing), static_cast<unsigned long long>(failing),
+        static_cast<unsigned long long>(queries), seen.ids.size(), before, why);
+  }
+
   workbook::VirtualTime time;
   asio::io_context ctx;
   mockdb::MockDatabase db;
@@ -234,6 +309,11 @@ TEST_F(StreamingResults, HoldsAtMostOnePageOfRows) {
   run_export(recorded, seen);
   const std::size_t peak = ch09::ResidentRow::peak();
   const std::size_t largest = recorded.log().largest_result;
+  // One page, and one Event more: the row being handed over, if it is moved
+  // out of the page (its moved-from shell, still an Event, stays in the page).
+  // Not when a query returned more than a page: then that one is a row too
+  // many made an Event.
+  const std::size_t budget = largest > kPage ? kPage : kPage + 1;
   std::string why;
   if (peak >= rows()) {
     why = " (the whole table: every row was held at once)";
@@ -242,19 +322,27 @@ TEST_F(StreamingResults, HoldsAtMostOnePageOfRows) {
         " (one query returned %zu rows, more than page_size %zu, and they were all made Events: "
         "ask for page_size rows, or drop the extra look-ahead row before making Events)",
         largest, kPage);
-  } else if (peak > kPage) {
+  } else if (peak > budget && peak - kPage < kPage / 2) {
+    why = format(
+        " (%zu Events more than one page: copies of Events, or moved-from shells, were alive "
+        "while a whole page was: a kept copy of a row, a look-ahead Event, or a page vector "
+        "that grew without reserve() and moved its Events, whose old shells live until the "
+        "move is done)",
+        peak - kPage);
+  } else if (peak > budget) {
     why = format(" (%.1f pages: a page was still held while another was read)",
                  static_cast<double>(peak) / static_cast<double>(kPage));
   }
-  EXPECT_LE(peak, kPage) << format(
+  EXPECT_LE(peak, budget) << format(
       "peak rows resident %zu, budget %zu: for_each_event() over %zu rows in pages of %zu held "
-      "%zu Events at once%s. Expected at most one page: hand each page's rows to the sink as the "
-      "page arrives, and let the page go before reading the next.",
-      peak, kPage, rows(), kPage, peak, why.c_str());
+      "%zu Events at once%s. Expected at most one page (and the Event being handed over): hand "
+      "each page's rows to the sink as the page arrives, and let the page go before reading the "
+      "next.",
+      peak, budget, rows(), kPage, peak, why.c_str());
 }
 
 TEST_F(StreamingResults, HandsOverEveryRowOnceInIdOrder) {
-  for (const std::size_t page : {kPage, kOtherPage}) {
+  for (const std::size_t page : {kPage, kOtherPage, kLargePage}) {
     Seen seen;
     const std::uint64_t returned = run_export(db, seen, 0, page);
     std::map<Id, int> times;
@@ -272,8 +360,9 @@ TEST_F(StreamingResults, HandsOverEveryRowOnceInIdOrder) {
       ASSERT_EQ(times.count(id), 1u) << format(
           "in pages of %zu, row %lld was never handed to the sink (%zu of %zu rows were); "
           "expected every row of the table. Is a page skipped, does the stream end before the "
-          "table does, or is the page size written into the query instead of taken from "
-          "page_size?",
+          "table does, is the page size written into the query instead of taken from "
+          "page_size, or capped below page_size while a page shorter than page_size still ends "
+          "the stream?",
           page, static_cast<long long>(id), seen.ids.size(), expected.size());
     }
     EXPECT_EQ(seen.ids, expected) << "the rows came out of id order; expected ascending ids.";
@@ -314,12 +403,23 @@ TEST_F(StreamingResults, FirstRowArrivesAfterOnePage) {
   Seen seen;
   run_export(db, seen);
   ASSERT_TRUE(seen.first.has_value()) << "the sink was never called; expected every row.";
+  const std::uint64_t all_pages = rows() / kPage + 1;
+  const char* why =
+      seen.queries_at_first >= all_pages
+          ? "The consumer waited for the whole table to be read: hand each page over as it "
+            "arrives."
+      : seen.queries_at_first > 1
+          ? "More than one query ran before the first row was handed over: read the first page "
+            "with one query and hand its rows over before any other query (no count, probe or "
+            "read-ahead query first)."
+          : "One query ran, yet the rows waited longer than it took: hand the page's rows over "
+            "as soon as the query returns.";
   EXPECT_LE(*seen.first, kLatency) << format(
-      "the first row reached the sink after %.0f ms and %llu page queries; expected it after the "
-      "first page, %.0f ms and 1 query. The consumer waited for the whole table to be read: hand "
-      "each page over as it arrives.",
+      "the first row reached the sink after %.0f ms and %llu queries (the table takes %llu pages "
+      "of %zu); expected it after the first page, %.0f ms and 1 query. %s",
       workbook::to_ms(*seen.first), static_cast<unsigned long long>(seen.queries_at_first),
-      workbook::to_ms(workbook::Clock::duration(kLatency)));
+      static_cast<unsigned long long>(all_pages), kPage,
+      workbook::to_ms(workbook::Clock::duration(kLatency)), why);
 }
 
 TEST_F(StreamingResults, StopsReadingWhenTheSinkStops) {
@@ -348,91 +448,115 @@ TEST_F(StreamingResults, StopsReadingWhenTheSinkStops) {
 }
 
 TEST_F(StreamingResults, ErrorInPageKReachesTheSinkAfterPagesBeforeIt) {
-  constexpr std::uint64_t kFailing = 3;  // the third page's query fails
-  RecordingDatabase flaky(db, kFailing);
-  Seen seen;
-  std::optional<boost::system::error_code> error;
-  try {
-    run_export(flaky, seen);
-  } catch (const boost::system::system_error& e) {
-    error = e.code();
-  } catch (const std::exception& e) {
-    // Wrapped with std::throw_with_nested, the database's error is still there.
-    try {
-      std::rethrow_if_nested(e);
-    } catch (const boost::system::system_error& inner) {
-      error = inner.code();
-    } catch (...) {  // NOLINT(bugprone-empty-catch): reported just below
-    }
-    ASSERT_TRUE(error.has_value()) << format(
-        "page %llu's query failed with a mockdb::DatabaseError (connection reset), and "
-        "for_each_event() threw a %s instead (\"%s\") that does not carry it: the caller cannot "
-        "tell what the database said. Expected the database's error to reach the caller as "
-        "mockdb::DatabaseError: let it propagate, or wrap it with std::throw_with_nested.",
-        static_cast<unsigned long long>(kFailing), boost::core::demangle(typeid(e).name()).c_str(),
-        e.what());
+  // The first page's query fails (nothing was handed over yet: still an
+  // error, not an empty table), and in another export the third page's.
+  for (const std::uint64_t failing : {std::uint64_t{1}, std::uint64_t{3}}) {
+    SCOPED_TRACE(format("the query of page %llu fails", static_cast<unsigned long long>(failing)));
+    check_error_in_page(failing);
   }
-  const std::uint64_t queries = flaky.log().queries;
-  const std::size_t before = static_cast<std::size_t>(kFailing - 1) * kPage;
-  if (!error && queries < kFailing) {
-    FAIL() << format(
-        "the export ran %llu query(ies) for %zu rows in pages of %zu, so query %llu, which was set "
-        "to fail, never ran; expected one query per page of %zu. Read the table a page at a "
-        "time: next_page() asks for page_size rows.",
-        static_cast<unsigned long long>(queries), seen.ids.size(), kPage,
-        static_cast<unsigned long long>(kFailing), kPage);
-  }
-  ASSERT_TRUE(error.has_value()) << format(
-      "page %llu's query failed, yet for_each_event() returned normally after handing %zu rows "
-      "to the sink: the error was swallowed, and the consumer cannot tell a failed export from "
-      "a finished one. Expected the DatabaseError to reach the caller.",
-      static_cast<unsigned long long>(kFailing), seen.ids.size());
-  EXPECT_EQ(*error, mockdb::Errc::connection_reset)
-      << format("for_each_event() threw \"%s\"; expected the failed page's own error.",
-                error->message().c_str());
-  const char* why =
-      seen.ids.size() < before
-          ? "The rows read before the failure were held back: hand each page over as it "
-            "arrives, so an error late in the table does not cost the consumer the rows before "
-            "it."
-          : "More rows than those pages hold: were rows handed over twice, or rows of the "
-            "failed page handed over?";
-  EXPECT_EQ(seen.ids.size(), before) << format(
-      "page %llu's query (query %llu of the %llu run) failed after the sink was handed %zu "
-      "rows; expected the %zu rows of pages 1 to %llu first. %s",
-      static_cast<unsigned long long>(kFailing), static_cast<unsigned long long>(kFailing),
-      static_cast<unsigned long long>(queries), seen.ids.size(), before,
-      static_cast<unsigned long long>(kFailing - 1), why);
 }
 
-// A consumer that pulls pages itself, from a database whose second query
-// fails once, and asks again after the failure. Returns the ids it got.
-asio::awaitable<std::vector<Id>> pull_retrying_once(mockdb::MockDatabase& db) {
+TEST_F(StreamingResults, AnExceptionFromTheSinkPropagates) {
+  // The auditor's sink fails at row 10 (page 1): the export must not take
+  // that for "stop" nor read on.
+  struct SinkFailed : std::runtime_error {
+    using std::runtime_error::runtime_error;
+  };
+  constexpr std::size_t kFailingRow = 10;
+  RecordingDatabase recorded(db, 0, 50);
+  std::size_t handed = 0;
+  ch09::EventSink sink = [&handed](const ch09::Event&) {
+    if (++handed == kFailingRow) throw SinkFailed("the auditor's disk is full");
+    return true;
+  };
+  std::string what = "returned normally";
+  {
+    workbook::Watchdog watchdog(5s, "for_each_event() with a sink that throws");
+    try {
+      workbook::run_to_completion(ctx, ch09::for_each_event(recorded, kPage, std::move(sink)),
+                                  "for_each_event()");
+    } catch (const SinkFailed&) {
+      what.clear();
+    } catch (const std::exception& e) {
+      what = format("threw %s (\"%s\")", boost::core::demangle(typeid(e).name()).c_str(), e.what());
+    }
+  }
+  EXPECT_TRUE(what.empty()) << format(
+      "the sink threw an exception at row %zu, and for_each_event() %s after handing over %zu "
+      "rows; expected the sink's exception to propagate to the caller as it is, as "
+      "event_export.hpp says: a failing consumer is not a consumer that said stop, and the "
+      "caller must learn that the auditor failed. Do not catch the sink's exceptions.",
+      kFailingRow, what.c_str(), handed);
+  EXPECT_EQ(recorded.log().queries, 1u) << format(
+      "the sink threw at row %zu (page 1), and %llu page queries ran; expected 1: no page is "
+      "read after the sink failed.",
+      kFailingRow, static_cast<unsigned long long>(recorded.log().queries));
+}
+
+// The first few of `ids`, for a message.
+std::string first_ids(const std::vector<Id>& ids) {
+  std::string text;
+  for (std::size_t i = 0; i < ids.size() && i < 5; ++i) {
+    text += format("%s%lld", i == 0 ? "" : ", ", static_cast<long long>(ids[i]));
+  }
+  return ids.size() > 5 ? text + ", ..." : text;
+}
+
+// What a consumer that pulls pages itself got: the ids, and the cursor's
+// count of rows handed out at the end.
+struct Pulled {
   std::vector<Id> ids;
+  std::uint64_t rows_read = 0;
+};
+
+// A consumer that pulls pages itself, from a database whose second query
+// fails once, and asks again after the failure.
+asio::awaitable<Pulled> pull_retrying_once(mockdb::MockDatabase& db) {
+  Pulled pulled;
   ch09::Cursor cursor;
   RecordingDatabase flaky(db, 2);
   int failures = 0;
   while (!cursor.done) {
     try {
       const ch09::Page page = co_await ch09::next_page(flaky, cursor, kPage);
-      for (const ch09::Event& event : page) ids.push_back(event.id);
+      for (const ch09::Event& event : page) pulled.ids.push_back(event.id);
     } catch (const boost::system::system_error&) {
       if (++failures > 1) throw;
     }
   }
-  co_return ids;
+  pulled.rows_read = cursor.rows_read;
+  co_return pulled;
 }
 
 TEST_F(StreamingResults, NextPageCanBeRetriedAfterAnError) {
   // Page 2 fails once; asking again must give page 2, not page 3 or page 1.
   workbook::Watchdog watchdog(5s, "pulling pages with next_page()");
-  const std::vector<Id> ids =
-      workbook::run_to_completion(ctx, pull_retrying_once(db), "pulling pages");
+  const Pulled pulled = workbook::run_to_completion(ctx, pull_retrying_once(db), "pulling pages");
+  const std::vector<Id>& ids = pulled.ids;
+  std::map<Id, int> times;
+  for (const Id id : ids) ++times[id];
+  const auto twice =
+      std::find_if(times.begin(), times.end(), [](const auto& entry) { return entry.second > 1; });
+  std::string why;
+  if (twice != times.end()) {
+    why = format(
+        "Row %lld was handed out %d times: does a page start at the row the last page ended with "
+        "(id >= $1 instead of id > $1), or was the cursor moved before the failed page was read?",
+        static_cast<long long>(twice->first), twice->second);
+  } else if (ids.size() < rows()) {
+    why =
+        "Rows are missing: the failed page was skipped. Move the cursor only after the page "
+        "was read.";
+  }
   EXPECT_EQ(ids, expected_ids()) << format(
       "pulling pages with next_page(), retrying page 2 once after its query failed, gave %zu "
-      "rows; expected the %zu rows of the table, each once. Move the cursor only after the page "
-      "was read.",
-      ids.size(), rows());
+      "rows (first ids %s); expected the %zu rows of the table, each once, in id order. %s",
+      ids.size(), first_ids(ids).c_str(), rows(), why.c_str());
+  EXPECT_EQ(pulled.rows_read, ids.size()) << format(
+      "after pulling every page with next_page(), cursor.rows_read is %llu, while %zu rows were "
+      "handed out; expected %zu: event_export.hpp says rows_read counts the rows handed out. "
+      "Add each page's size to it when the page is read (not for a failed page).",
+      static_cast<unsigned long long>(pulled.rows_read), ids.size(), ids.size());
 }
 
 // The export of a table with `count` ids (deleting `gaps`) in pages of
@@ -496,15 +620,6 @@ TEST_F(StreamingResults, EndsOnAnEmptyPage) {
       kPage);
 }
 
-// The first few of `ids`, for a message.
-std::string first_ids(const std::vector<Id>& ids) {
-  std::string text;
-  for (std::size_t i = 0; i < ids.size() && i < 5; ++i) {
-    text += format("%s%lld", i == 0 ? "" : ", ", static_cast<long long>(ids[i]));
-  }
-  return ids.size() > 5 ? text + ", ..." : text;
-}
-
 TEST_F(StreamingResults, TwoExportsAtOnceEachGetEveryRow) {
   // Two auditors export at once on one loop: their pages interleave.
   Seen first;
@@ -525,7 +640,22 @@ TEST_F(StreamingResults, TwoExportsAtOnceEachGetEveryRow) {
     co_await (std::move(a) && std::move(b));
   };
   workbook::Watchdog watchdog(5s, "two for_each_event() at once");
+  const auto start = workbook::Clock::now();
   workbook::run_to_completion(ctx, both(std::move(one), std::move(other)), "two exports");
+  const auto took = workbook::Clock::now() - start;
+  // One query per page and one that finds the end (or the short last page).
+  const auto alone = [](std::size_t page) {
+    return static_cast<std::int64_t>(rows() / page + 1) * workbook::Clock::duration(kLatency);
+  };
+  const workbook::Clock::duration longest = std::max(alone(kPage), alone(kOtherPage));
+  const workbook::Clock::duration in_turn = alone(kPage) + alone(kOtherPage);
+  EXPECT_LE(took, longest + 2 * workbook::Clock::duration(kLatency)) << format(
+      "two exports at once (pages of %zu and of %zu) took %.0f ms; the longer alone takes %.0f "
+      "ms, the two one after the other %.0f ms. Expected them to overlap, done in about %.0f ms: "
+      "they took turns. Does an export wait for another (a static flag, a shared lock held for "
+      "the whole export)? Exports need no shared state: let them run at once.",
+      kPage, kOtherPage, workbook::to_ms(took), workbook::to_ms(longest), workbook::to_ms(in_turn),
+      workbook::to_ms(longest));
   const std::vector<Id> expected = expected_ids();
   for (const Seen* seen : {&first, &second}) {
     EXPECT_EQ(seen->ids, expected) << format(
@@ -563,6 +693,32 @@ TEST_F(StreamingResults, PagesBindParametersAndOrderById) {
         "real database does not: without ORDER BY the LIMIT takes any rows after the last id, "
         "and pages skip and repeat rows. Expected ORDER BY id in every page's query.",
         text.c_str());
+    mockdb::Query parsed;
+    try {
+      parsed = mockdb::parse_query(text);
+    } catch (const mockdb::QueryError& e) {
+      FAIL() << format("a page's query does not parse: \"%s\" (%s).", text.c_str(), e.what());
+    }
+    const bool by_id = !parsed.order_by.empty() && parsed.order_by[0].column == "id" &&
+                       !parsed.order_by[0].descending;
+    ASSERT_TRUE(by_id) << format(
+        "a page's query does not sort by id ascending: \"%s\" (its ORDER BY clause, as the "
+        "mock's parser reads it, has %zu key(s)%s). The mock returns rows in id order anyway, a "
+        "real database does not: without ORDER BY id the LIMIT takes any rows after the last "
+        "id, and pages skip and repeat rows. Expected ORDER BY id in every page's query (words "
+        "inside a quoted name or a string are not a clause).",
+        text.c_str(), parsed.order_by.size(),
+        parsed.order_by.empty()
+            ? ""
+            : format(", the first \"%s\"", parsed.order_by[0].column.c_str()).c_str());
+    ASSERT_FALSE(parsed.offset.has_value()) << format(
+        "a page's query has OFFSET: \"%s\". The database walks and throws away every row before "
+        "the offset, page after page. Expected keyset paging: WHERE id > $1 ORDER BY id LIMIT $2.",
+        text.c_str());
+    ASSERT_TRUE(parsed.limit.has_value() && parsed.limit->is_parameter) << format(
+        "a page's query has %s: \"%s\". Expected LIMIT $n, with page_size bound as a parameter, "
+        "so that each page holds at most page_size rows.",
+        parsed.limit ? "its LIMIT written into the SQL text" : "no LIMIT", text.c_str());
     ASSERT_FALSE(has_literal_number(text)) << format(
         "a page's query has a number written into its SQL text: \"%s\". Expected the values as "
         "parameters ($1, $2 in the text, the values in mockdb::Params): a value formatted into "

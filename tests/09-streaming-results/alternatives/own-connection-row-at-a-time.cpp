@@ -1,6 +1,6 @@
 // RIGHT: one connection of the export's own for all its pages; each row moved out as handed over.
 //
-// A moved-from Event holds nothing and is not counted, so the page shrinks as the sink reads it.
+// The moved-out Event is one more Event while its shell stays in the page: the test allows one.
 #include <memory>
 #include <stdexcept>
 #include <string>
