@@ -3,14 +3,19 @@
 // An events table of 1,000 ids with a few deleted (ids have gaps, as in any
 // table that has seen deletes), read in pages of 50 at 10 ms a query, in
 // virtual time. The rows the export holds are counted by ResidentRow, which
-// every Event carries privately, so the count does not depend on the code
-// under test (rows kept in another form, such as mockdb::Rows, it cannot see).
-// RecordingDatabase sees every query: its SQL text (ORDER BY, parameters
-// bound, the same text each page), how many ran (a bound turns a stream that
-// never ends into a message), and the largest page. An empty table and a
-// table of whole pages run in a child process (a death test), so that a read
-// past an empty page crashes there and is reported here. Two exports run at
-// once, so that state shared between them shows.
+// every Event carries privately and which counts every Event object, moved-from
+// shells included, so the count does not depend on the code under test (rows
+// kept in another form, such as mockdb::Rows, it cannot see); the budget is a
+// page and the one Event being handed over. RecordingDatabase sees every query:
+// its SQL text, read with the mock's own parser (ORDER BY id, LIMIT bound, no
+// OFFSET, no number written in, the same text each page), how many ran (a bound
+// turns a stream that never ends into a message), and the largest page. An
+// empty table and a table of whole pages run in a child process (a death test),
+// so that a read past an empty page crashes there and is reported here. Two
+// exports run at once, so that state shared between them shows, and must
+// overlap in virtual time. Pages of 50, 64 and 300 (above a cap of 256) are
+// read. A page fails on page 1 and on page 3, and a sink throws: both errors
+// must reach the caller.
 // The fix holds one page at a time, scans each row once, hands the first row
 // over after one query, stops reading when the consumer stops, and lets a
 // failed page's error reach the consumer after the pages before it. The
@@ -393,7 +398,8 @@ TEST_F(StreamingResults, ScansEachRowOnce) {
     const std::uint64_t most = (rows() + page - 1) / page + 1;
     EXPECT_LE(queries, most) << format(
         "the export ran %llu queries for %zu rows in pages of %zu; expected at most %llu (one "
-        "per page, and one that finds the end). Is the page size passed as LIMIT?",
+        "per page, and one that finds the end). Is the page size passed as LIMIT, and does each "
+        "page take one query (no count or probe query beside it)?",
         static_cast<unsigned long long>(queries), rows(), page,
         static_cast<unsigned long long>(most));
   }
@@ -715,15 +721,15 @@ TEST_F(StreamingResults, PagesBindParametersAndOrderById) {
         "a page's query has OFFSET: \"%s\". The database walks and throws away every row before "
         "the offset, page after page. Expected keyset paging: WHERE id > $1 ORDER BY id LIMIT $2.",
         text.c_str());
-    ASSERT_TRUE(parsed.limit.has_value() && parsed.limit->is_parameter) << format(
-        "a page's query has %s: \"%s\". Expected LIMIT $n, with page_size bound as a parameter, "
-        "so that each page holds at most page_size rows.",
-        parsed.limit ? "its LIMIT written into the SQL text" : "no LIMIT", text.c_str());
     ASSERT_FALSE(has_literal_number(text)) << format(
         "a page's query has a number written into its SQL text: \"%s\". Expected the values as "
         "parameters ($1, $2 in the text, the values in mockdb::Params): a value formatted into "
         "SQL is how SQL injection starts, and each page becomes a new statement to parse.",
         text.c_str());
+    ASSERT_TRUE(parsed.limit.has_value() && parsed.limit->is_parameter) << format(
+        "a page's query has %s: \"%s\". Expected LIMIT $n, with page_size bound as a parameter, "
+        "so that each page holds at most page_size rows.",
+        parsed.limit ? "its LIMIT written into the SQL text" : "no LIMIT", text.c_str());
   }
   const auto differing = static_cast<std::size_t>(
       std::count_if(sql.begin(), sql.end(), [&sql](const std::string& t) { return t != sql[0]; }));

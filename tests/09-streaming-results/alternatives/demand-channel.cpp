@@ -1,7 +1,7 @@
 // RIGHT: a reader coroutine and the consumer joined by two unbuffered channels.
 //
 // The reader reads a page only when the consumer asks for one (no read-ahead), errors travel
-// as exception_ptr, and a stop tells the reader to finish.
+// as exception_ptr, and a stop (or a sink that throws) tells the reader to finish.
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/experimental/channel.hpp>
 #include <boost/asio/this_coro.hpp>
@@ -71,10 +71,21 @@ asio::awaitable<void> consumer(DemandChannel& demand, PageChannel& pages, EventS
     if (error) std::rethrow_exception(error);
     for (const Event& event : page) {
       ++handed_out;
-      if (!sink(event)) {
+      // A sink that throws stops the reader too, then its exception goes on
+      // alone: if the reader were cancelled instead, operator&& would throw
+      // both as asio's multiple_exceptions (no co_await in a catch block).
+      std::exception_ptr sink_failed;
+      bool more = false;
+      try {
+        more = sink(event);
+      } catch (...) {
+        sink_failed = std::current_exception();
+      }
+      if (sink_failed || !more) {
         page.clear();
         if (!last)
           co_await demand.async_send(boost::system::error_code{}, false, asio::use_awaitable);
+        if (sink_failed) std::rethrow_exception(sink_failed);
         co_return;
       }
     }
