@@ -85,6 +85,13 @@ ReportRow& ReportRow::operator=(ReportRow&& other) noexcept {
   return *this;
 }
 
+std::span<const char> ReportRow::body() const noexcept {
+  if (counter_->watching_shared_owners()) {
+    counter_->record_shared_owners(weak_from_this().use_count());
+  }
+  return body_;
+}
+
 std::span<const char> ReportRow::chunk(std::size_t offset, std::size_t length) const noexcept {
   if (counter_->watching_shared_owners()) {
     counter_->record_shared_owners(weak_from_this().use_count());
@@ -113,15 +120,22 @@ std::uint64_t checksum(std::span<const char> bytes, std::uint64_t running) noexc
 Outbox::Outbox(int subscribers, workbook::Clock::duration send_latency)
     : received_(static_cast<std::size_t>(subscribers)),
       in_flight_(static_cast<std::size_t>(subscribers)),
-      send_latency_(send_latency) {}
+      send_latency_(static_cast<std::size_t>(subscribers), send_latency) {}
+
+void Outbox::set_send_latency(int subscriber, workbook::Clock::duration latency) {
+  const std::scoped_lock lock(mutex_);
+  send_latency_.at(static_cast<std::size_t>(subscriber)) = latency;
+}
 
 boost::asio::awaitable<void> Outbox::send(int subscriber, std::span<const char> chunk) {
   if (subscriber < 0 || subscriber >= subscribers()) {
     throw std::out_of_range("Outbox::send: no subscriber " + std::to_string(subscriber));
   }
   const auto s = static_cast<std::size_t>(subscriber);
+  workbook::Clock::duration latency{};
   {
     const std::scoped_lock lock(mutex_);
+    latency = send_latency_[s];
     Received& to = received_[s];
     to.most_sends_at_once = std::max(to.most_sends_at_once, ++in_flight_[s]);
     most_at_once_ = std::max(most_at_once_, ++in_flight_total_);
@@ -129,8 +143,8 @@ boost::asio::awaitable<void> Outbox::send(int subscriber, std::span<const char> 
   // A network write suspends the sender; any loop thread may resume it. (No
   // cancellation reaches these waits in this chapter, so no send is left
   // counted in flight by an exception.)
-  if (send_latency_ > workbook::Clock::duration::zero()) {
-    co_await workbook::sleep_for(send_latency_);
+  if (latency > workbook::Clock::duration::zero()) {
+    co_await workbook::sleep_for(latency);
   } else {
     co_await boost::asio::post(co_await boost::asio::this_coro::executor,
                                boost::asio::use_awaitable);

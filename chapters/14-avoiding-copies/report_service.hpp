@@ -81,7 +81,10 @@ class ReportRow : public std::enable_shared_from_this<ReportRow> {
 
   [[nodiscard]] mockdb::Id id() const noexcept { return id_; }
   [[nodiscard]] std::size_t size() const noexcept { return body_.size(); }
-  [[nodiscard]] std::span<const char> body() const noexcept { return body_; }
+  /// The whole body. Records the row's shared owners in its counter, as
+  /// chunk() does: reading the bytes through body() instead of chunk() hides
+  /// no shared_ptr copy.
+  [[nodiscard]] std::span<const char> body() const noexcept;
   /// `length` bytes of the body from `offset` (fewer at the end). Records the
   /// row's shared owners in its counter (see CopyCounts::peak_shared_owners).
   [[nodiscard]] std::span<const char> chunk(std::size_t offset, std::size_t length) const noexcept;
@@ -113,6 +116,9 @@ class Outbox {
   /// `send_latency` on the workbook clock (a virtual-time wait in the test), or
   /// only a yield to the event loop if it is zero.
   explicit Outbox(int subscribers, workbook::Clock::duration send_latency = {});
+  /// Gives one subscriber sends of another latency (a slower or faster link).
+  /// Call it before any send.
+  void set_send_latency(int subscriber, workbook::Clock::duration latency);
 
   /// Sends `chunk` to `subscriber`: waits as a network write would (see the
   /// constructor), then records the bytes. The chunk must stay valid until the
@@ -146,7 +152,7 @@ class Outbox {
   std::vector<std::size_t> in_flight_;
   std::size_t in_flight_total_ = 0;
   std::size_t most_at_once_ = 0;
-  workbook::Clock::duration send_latency_;
+  std::vector<workbook::Clock::duration> send_latency_;  // per subscriber
 };
 
 /// What a request may use.
@@ -166,7 +172,11 @@ boost::asio::awaitable<mockdb::Id> publish(Services& services, ReportRow report)
 /// Sends the whole body of `report` to subscribers 0 .. subscribers-1 at once,
 /// in chunks of kChunkBytes (the last one shorter), each subscriber's chunks
 /// one after another, and returns when every subscriber has it all; throws
-/// the first error a delivery met. The io_context may run on several threads.
+/// the exception a failed delivery threw (that very exception, not a new one;
+/// if several fail, one of theirs: the fix throws the lowest subscriber's, a
+/// join in completion order the first to fail), once every delivery has
+/// ended: the others still send the whole row. A row without a body sends no
+/// chunk at all. The io_context may run on several threads.
 boost::asio::awaitable<void> broadcast(Services& services, ReportRow report, int subscribers);
 
 }  // namespace ch14

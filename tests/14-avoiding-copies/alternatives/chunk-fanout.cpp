@@ -7,6 +7,7 @@
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/json/object.hpp>
+#include <exception>
 #include <memory>
 #include <stdexcept>
 #include <utility>
@@ -52,20 +53,31 @@ asio::awaitable<void> broadcast(Services& services, ReportRow report, int subscr
   //! [pitfall-share]
   const ReportRow& row = report;
   //! [pitfall-share]
-  if (subscribers <= 0) co_return;
-  for (std::size_t offset = 0; offset < row.size(); offset += kChunkBytes) {
+  // A subscriber whose send failed gets no more chunks; the others get the
+  // whole row, and the first error is thrown at the end.
+  std::vector<int> serving;
+  for (int subscriber = 0; subscriber < subscribers; ++subscriber) serving.push_back(subscriber);
+  std::exception_ptr first_error;
+  for (std::size_t offset = 0; offset < row.size() && !serving.empty(); offset += kChunkBytes) {
     const auto chunk = row.chunk(offset, kChunkBytes);
     std::vector<decltype(asio::co_spawn(ex, services.outbox.send(0, chunk), asio::deferred))> sends;
-    sends.reserve(static_cast<std::size_t>(subscribers));
-    for (int subscriber = 0; subscriber < subscribers; ++subscriber) {
+    sends.reserve(serving.size());
+    for (const int subscriber : serving) {
       sends.push_back(asio::co_spawn(ex, services.outbox.send(subscriber, chunk), asio::deferred));
     }
     auto [order, errors] = co_await asio::experimental::make_parallel_group(std::move(sends))
                                .async_wait(asio::experimental::wait_for_all(), asio::use_awaitable);
-    for (const auto& error : errors) {
-      if (error) std::rethrow_exception(error);
+    std::vector<int> still;
+    for (std::size_t i = 0; i < errors.size(); ++i) {
+      if (!errors[i]) {
+        still.push_back(serving[i]);
+      } else if (!first_error) {
+        first_error = errors[i];
+      }
     }
+    serving = std::move(still);
   }
+  if (first_error) std::rethrow_exception(first_error);
 }
 
 }  // namespace ch14

@@ -1,5 +1,5 @@
 // WRONG: deliveries spawned `detached`, then a sleep "long enough": returns late, errors lost.
-// expect: returned at 100 ms of virtual time, 83 ms after the last send had ended
+// expect: returned at 100.000 ms of virtual time, 83.000 ms after the last send had ended
 #include <algorithm>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/deferred.hpp>

@@ -1,5 +1,5 @@
 // WRONG: every byte right, but one subscriber after another, not at once.
-// expect: took 136 ms of virtual time, with at most 1 send\(s\) in flight at once
+// expect: took 136.000 ms of virtual time, with at most 1 send\(s\) in flight at once
 #include <algorithm>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/deferred.hpp>

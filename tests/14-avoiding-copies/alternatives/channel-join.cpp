@@ -1,0 +1,84 @@
+// RIGHT: the lesson's sharing, joined by a concurrent_channel: one report per delivery.
+// (broadcast() receives every delivery's exception_ptr, then rethrows the first to arrive)
+#include <algorithm>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/deferred.hpp>
+#include <boost/asio/experimental/concurrent_channel.hpp>
+#include <boost/asio/experimental/parallel_group.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/json/object.hpp>
+#include <memory>
+#include <stdexcept>
+#include <utility>
+#include <vector>
+
+#include "report_service.hpp"
+
+namespace asio = boost::asio;
+
+namespace ch14 {
+namespace {
+
+asio::awaitable<mockdb::Id> archive(Services& services, ReportRow report) {
+  mockdb::Row summary;
+  summary["report"] = report.id();
+  summary["bytes"] = report.size();
+  summary["checksum"] = checksum(report.body());
+  summary["stamp"] = report.stamp();
+  co_return co_await services.db.create("archive", std::move(summary));
+}
+
+asio::awaitable<mockdb::Id> render(Services& services, ReportRow report) {
+  report.set_stamp("rendered");
+  //! [pitfall-layers]
+  co_return co_await archive(services, std::move(report));
+  //! [pitfall-layers]
+}
+
+//! [pitfall-deliver]
+asio::awaitable<void> deliver(Services& services, std::shared_ptr<const ReportRow> report,
+                              int subscriber) {
+  const ReportRow& row = *report;
+  for (std::size_t offset = 0; offset < row.size(); offset += kChunkBytes) {
+    co_await services.outbox.send(subscriber, row.chunk(offset, kChunkBytes));
+  }
+}
+//! [pitfall-deliver]
+
+}  // namespace
+
+asio::awaitable<mockdb::Id> publish(Services& services, ReportRow report) {
+  if (report.size() == 0) throw std::invalid_argument("publish: the report has no body");
+  //! [pitfall-publish]
+  co_return co_await render(services, std::move(report));
+  //! [pitfall-publish]
+}
+
+asio::awaitable<void> broadcast(Services& services, ReportRow report, int subscribers) {
+  const auto ex = co_await asio::this_coro::executor;
+  //! [pitfall-share]
+  auto shared = std::make_shared<const ReportRow>(std::move(report));
+  //! [pitfall-share]
+  if (subscribers <= 0) co_return;
+  // The join: every delivery reports its outcome into a thread-safe channel
+  // with room for all of them; broadcast() takes exactly one report per
+  // delivery, so it returns when the last one ends. The channel is shared so
+  // that a delivery's report never outlives it.
+  using Done =
+      asio::experimental::concurrent_channel<void(boost::system::error_code, std::exception_ptr)>;
+  auto done = std::make_shared<Done>(ex, static_cast<std::size_t>(subscribers));
+  for (int subscriber = 0; subscriber < subscribers; ++subscriber) {
+    asio::co_spawn(ex, deliver(services, shared, subscriber), [done](std::exception_ptr e) {
+      [[maybe_unused]] const bool sent = done->try_send(boost::system::error_code{}, std::move(e));
+    });
+  }
+  std::exception_ptr first;
+  for (int i = 0; i < subscribers; ++i) {
+    auto e = co_await done->async_receive(asio::use_awaitable);
+    if (e && !first) first = e;
+  }
+  if (first) std::rethrow_exception(first);
+}
+
+}  // namespace ch14
