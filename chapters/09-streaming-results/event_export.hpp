@@ -35,8 +35,9 @@ class ResidentRow {
   ResidentRow() noexcept;
   ResidentRow(const ResidentRow& other) noexcept;
   ResidentRow(ResidentRow&& other) noexcept;
-  ResidentRow& operator=(const ResidentRow& other) noexcept;
-  ResidentRow& operator=(ResidentRow&& other) noexcept;
+  // An assignment changes no object's existence, so it leaves the count alone.
+  ResidentRow& operator=(const ResidentRow& other) noexcept = default;
+  ResidentRow& operator=(ResidentRow&& other) noexcept = default;
   ~ResidentRow();
 
   /// Events in memory now.

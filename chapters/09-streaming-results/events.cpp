@@ -34,8 +34,6 @@ void count_one_less() noexcept { live_rows.fetch_sub(1, std::memory_order_relaxe
 ResidentRow::ResidentRow() noexcept { count_one_more(); }
 ResidentRow::ResidentRow(const ResidentRow& /*other*/) noexcept { count_one_more(); }
 ResidentRow::ResidentRow(ResidentRow&& /*other*/) noexcept { count_one_more(); }
-ResidentRow& ResidentRow::operator=(const ResidentRow& /*other*/) noexcept { return *this; }
-ResidentRow& ResidentRow::operator=(ResidentRow&& /*other*/) noexcept { return *this; }
 ResidentRow::~ResidentRow() { count_one_less(); }
 
 std::size_t ResidentRow::live() noexcept { return live_rows.load(std::memory_order_relaxed); }
