@@ -56,6 +56,7 @@ asio::awaitable<void> broadcast(Services& services, ReportRow report, int subscr
   // A subscriber whose send failed gets no more chunks; the others get the
   // whole row, and the first error is thrown at the end.
   std::vector<int> serving;
+  serving.reserve(static_cast<std::size_t>(std::max(subscribers, 0)));
   for (int subscriber = 0; subscriber < subscribers; ++subscriber) serving.push_back(subscriber);
   std::exception_ptr first_error;
   for (std::size_t offset = 0; offset < row.size() && !serving.empty(); offset += kChunkBytes) {
@@ -68,6 +69,7 @@ asio::awaitable<void> broadcast(Services& services, ReportRow report, int subscr
     auto [order, errors] = co_await asio::experimental::make_parallel_group(std::move(sends))
                                .async_wait(asio::experimental::wait_for_all(), asio::use_awaitable);
     std::vector<int> still;
+    still.reserve(serving.size());
     for (std::size_t i = 0; i < errors.size(); ++i) {
       if (!errors[i]) {
         still.push_back(serving[i]);
