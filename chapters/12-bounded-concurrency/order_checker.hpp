@@ -50,12 +50,15 @@ using OnResult = std::function<void(OrderResult)>;
 /// hands each result to `on_result` as soon as its check completes
 /// (completion order: Rust's `buffer_unordered(limit)`).
 ///
-/// Every id gets exactly one call of `on_result` (an id given twice gets two).
-/// A database error is reported in that id's result and the batch goes on.
-/// Returns once every check has ended and been handed on, at that instant; no
-/// check is left running. Each call owns its ids and its progress through
-/// them: several calls may run on one loop at once. `limit` must be at least 1
-/// (std::invalid_argument, thrown before anything starts, otherwise).
+/// Each id is checked once, with check_order(), and gets exactly one call of
+/// `on_result` (an id given twice gets two). A database error is reported in
+/// that id's result and the batch goes on. Returns once every check has ended
+/// and every result has been handed on, at that instant; no check is left
+/// running. Each call owns its ids and its progress through them: several
+/// calls may run on one loop at once. `limit` must be at least 1
+/// (std::invalid_argument, thrown before anything starts, even for no ids);
+/// any larger limit is allowed, and one above ids.size() costs no more than a
+/// limit of ids.size() (no workers, slots or frames beyond the ids).
 boost::asio::awaitable<void> check_orders(mockdb::DatabaseService& db, std::vector<mockdb::Id> ids,
                                           std::size_t limit, OnResult on_result);
 

@@ -103,6 +103,7 @@ asio::awaitable<void> run_batch(mockdb::DatabaseService& db, std::vector<mockdb:
                                 std::size_t limit, bool in_order, OnResult on_result) {
   require_a_limit(limit);
   if (ids.empty()) co_return;
+  limit = std::min(limit, ids.size());  // a ring slot per id at most, whatever the limit
   const auto ex = co_await asio::this_coro::executor;
   auto b = std::make_shared<Batch>(ex, db, std::move(ids), limit, in_order, std::move(on_result));
   refill(b);

@@ -42,6 +42,7 @@ asio::awaitable<void> dispatch(mockdb::DatabaseService& db, std::vector<mockdb::
                                std::size_t limit, bool in_order, OnResult on_result) {
   require_a_limit(limit);
   if (ids.empty()) co_return;
+  limit = std::min(limit, ids.size());  // a ring slot per id at most, whatever the limit
   const auto ex = co_await asio::this_coro::executor;
   auto results = std::make_shared<Results>(ex, limit);
   std::vector<std::optional<OrderResult>> ring(limit);
