@@ -323,8 +323,11 @@ class BoundedConcurrency : public testing::Test {
                             ? ". With no ids there is nothing to wait for: a parallel group of "
                               "zero workers (or a join that waits for a first result) never "
                               "completes. Return at once when there are no ids.\n"
-                            : ". A slot that is never given back (a token not released when a "
-                              "check fails?) stops the batch for good.\n")
+                            : ". Nothing was left to wake it: a token never given back (by a "
+                              "check that failed before releasing it?), or, in the ids' order, "
+                              "a result that never reached its place (kept under its id, where "
+                              "an equal id's result overwrote it, or in a slot reused while its "
+                              "check was still in it) stops the batch for good.\n")
                     << b.never_completed;
       return false;
     }
@@ -491,12 +494,12 @@ class BoundedConcurrency : public testing::Test {
     if (b.heap_growth > budget) {
       ADD_FAILURE() << b.what
                     << format(
-                           " grew the heap by %zu KiB (or more: sampling stops there) during "
+                           " grew the heap by %.1f KiB (or more: sampling stops there) during "
                            "the batch, with %zu reads in flight at most; expected at most %zu KiB "
-                           "(%zu KiB per "
-                           "check that can run at once, min(limit, ids) = %zu, plus %zu KiB)",
-                           b.heap_growth / 1024, b.max_in_flight, budget / 1024,
-                           kHeapPerCheck / 1024, checks, kHeapSlack / 1024)
+                           "(%zu KiB per check that can run at once, min(limit, ids) = %zu, plus "
+                           "%zu KiB)",
+                           static_cast<double>(b.heap_growth) / 1024, b.max_in_flight,
+                           budget / 1024, kHeapPerCheck / 1024, checks, kHeapSlack / 1024)
                     << format(
                            ".\nThat is %zu bytes per id, or %zu per unit of the limit: memory "
                            "that grows with the batch or with the limit, not with the checks "
