@@ -45,7 +45,8 @@ void require_a_limit(std::size_t limit) {
 using Signal = asio::experimental::channel<void(boost::system::error_code)>;
 
 struct Chain {
-  Chain(mockdb::DatabaseService& d, std::vector<mockdb::Id> i, OnResult f, asio::any_io_executor e)
+  Chain(mockdb::DatabaseService& d, std::vector<mockdb::Id> i, OnResult f,
+        const asio::any_io_executor& e)
       : db(d), ids(std::move(i)), on_result(std::move(f)), ex(e), finished(e, 1) {}
   mockdb::DatabaseService& db;
   std::vector<mockdb::Id> ids;
@@ -64,7 +65,7 @@ void start_next(const std::shared_ptr<Chain>& c) {
   }
   const mockdb::Id id = c->ids[c->next++];
   ++c->running;
-  asio::co_spawn(c->ex, check_order(c->db, id), [c](std::exception_ptr e, OrderResult r) {
+  asio::co_spawn(c->ex, check_order(c->db, id), [c](const std::exception_ptr& e, OrderResult r) {
     --c->running;
     if (e) {
       if (!c->error) c->error = e;
@@ -76,7 +77,7 @@ void start_next(const std::shared_ptr<Chain>& c) {
 
 // ids' order: gated workers
 struct Gate {
-  Gate(asio::any_io_executor ex, std::size_t limit)
+  Gate(const asio::any_io_executor& ex, std::size_t limit)
       : wake(ex, asio::steady_timer::time_point::max()), ring(limit) {}
   std::size_t next = 0, handed = 0;
   asio::steady_timer wake;

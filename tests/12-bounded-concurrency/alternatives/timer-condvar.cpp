@@ -43,7 +43,7 @@ void require_a_limit(std::size_t limit) {
 }
 
 struct State {
-  explicit State(asio::any_io_executor ex, std::size_t limit)
+  explicit State(const asio::any_io_executor& ex, std::size_t limit)
       : wake(ex, asio::steady_timer::time_point::max()), ring(limit) {}
   std::size_t held = 0;  // started and not yet handed on
   asio::steady_timer wake;

@@ -68,7 +68,8 @@ asio::awaitable<void> check_orders(mockdb::DatabaseService& db, std::vector<mock
 struct ById {
   std::unordered_map<mockdb::Id, OrderResult> done;
   asio::steady_timer wake;
-  explicit ById(asio::any_io_executor ex) : wake(ex, asio::steady_timer::time_point::max()) {}
+  explicit ById(const asio::any_io_executor& ex)
+      : wake(ex, asio::steady_timer::time_point::max()) {}
 };
 
 asio::awaitable<void> check_by_id(mockdb::DatabaseService& db, mockdb::Id id,
