@@ -724,7 +724,7 @@ class BoundedConcurrency : public testing::Test {
     workbook::Watchdog watchdog(10s, what);
     try {
       workbook::run_to_completion(ctx, both(std::move(first_call), std::move(second_call)), what);
-      workbook::run_until_idle(ctx);  // what it left running ends before the next case
+      workbook::run_until_idle(ctx);  // what they left running ends before the next case
     } catch (const workbook::NeverCompleted& e) {
       batches[0].never_completed = e.what();
     } catch (...) {
