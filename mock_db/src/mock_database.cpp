@@ -13,6 +13,7 @@
 #include <boost/system/system_error.hpp>
 #include <cmath>
 #include <deque>
+#include <exception>
 #include <mutex>
 #include <thread>
 #include <type_traits>
@@ -247,7 +248,7 @@ struct Engine {
   // Tells each woken waiter, on its own executor: its coroutine cannot be
   // running there, so its timer is not in use; the lock orders this with the
   // coroutine's own end of waiting.
-  void wake(std::shared_ptr<Engine> self, std::vector<Wake>& wakes) {
+  void wake(const std::shared_ptr<Engine>& self, std::vector<Wake>& wakes) {
     for (Wake& w : wakes) {
       asio::post(w.executor, [self, waiter = std::move(w.waiter)] {
         std::lock_guard lock(self->mutex);
@@ -453,8 +454,15 @@ class Place {
   Place& operator=(const Place&) = delete;
   ~Place() {
     if (!engine_) return;
-    if (waiter_ && !settle()) return;  // left the queue without a place
-    engine_->release_place(engine_);
+    try {
+      if (waiter_ && !settle()) return;  // left the queue without a place
+      engine_->release_place(engine_);
+    } catch (...) {
+      // Only an allocation can fail here (waking the next in the queue). A
+      // place that is never given back would stall every operation queued
+      // behind it without a word: stop at once instead.
+      std::terminate();
+    }
   }
 
   /// Waits for the place it queued for. Returns false if the wait was
