@@ -245,9 +245,8 @@ struct Engine {
     }
   }
 
-  // Tells each woken waiter, on its own executor: its coroutine cannot be
-  // running there, so its timer is not in use; the lock orders this with the
-  // coroutine's own end of waiting.
+  // Tells each woken waiter, on its own executor, by cancelling its wait under
+  // the lock (Place::wait() begins the wait and forgets the timer under it).
   void wake(const std::shared_ptr<Engine>& self, std::vector<Wake>& wakes) {
     for (Wake& w : wakes) {
       asio::post(w.executor, [self, waiter = std::move(w.waiter)] {
@@ -471,21 +470,29 @@ class Place {
   asio::awaitable<bool> wait() {
     const auto ex = co_await asio::this_coro::executor;
     workbook::Timer timer(ex, Clock::time_point::max());
-    bool wait = false;
     {
-      std::lock_guard lock(engine_->mutex);
-      wait = !waiter_->granted;
-      if (wait) {
-        waiter_->timer = &timer;
-        waiter_->executor = ex;
-      }
-    }
-    if (wait) {
-      // Ends when Engine::wake() cancels the timer, or the caller cancels the wait.
+      // Forgets the timer however the wait ends (it may throw before it begins).
       const Unregister unregister{*engine_, *waiter_};
+      // The wait begins under the engine's lock, as Engine::grant_locked()
+      // gives places: a place given before it began makes it end at once
+      // (expired timer); one given after finds the timer, and Engine::wake()
+      // cancels it. On a loop with several threads, the wake may run on
+      // another thread at any moment, so neither may happen between the other's
+      // check and action.
+      auto initiate = [this, &timer, &ex](auto handler) {
+        std::lock_guard lock(engine_->mutex);
+        if (waiter_->granted) {
+          timer.expires_at(Clock::time_point::min());
+        } else {
+          waiter_->timer = &timer;
+          waiter_->executor = ex;
+        }
+        timer.async_wait(std::move(handler));
+      };
       boost::system::error_code ec;
       auto token = asio::redirect_error(asio::use_awaitable, ec);
-      co_await timer.async_wait(token);
+      co_await asio::async_initiate<decltype(token), void(boost::system::error_code)>(initiate,
+                                                                                      token);
     }
     co_return settle();
   }
