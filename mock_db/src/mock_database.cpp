@@ -101,11 +101,11 @@ struct FaultRule {
 // announced by cancelling that timer on the operation's own executor.
 // Guarded by Engine::mutex.
 struct Waiter {
-  Clock::time_point since;                        // when it joined the queue
-  Clock::duration waited{};                       // set when it is given a place
-  bool granted = false;                           // given a place (and out of the queue)
-  workbook::Timer* timer = nullptr;               // its wait, while its coroutine waits
-  std::optional<asio::any_io_executor> executor;  // where its coroutine runs
+  Clock::time_point since;           // when it joined the queue
+  Clock::duration waited{};          // set when it is given a place
+  bool granted = false;              // given a place (and out of the queue)
+  workbook::Timer* timer = nullptr;  // its wait, while its coroutine waits
+  asio::any_io_executor executor;    // where its coroutine runs
 };
 
 // What happens to one operation, decided when it starts.
@@ -241,7 +241,7 @@ struct Engine {
       w->waited = *now - w->since;
       stats.time_queued += w->waited;
       // A waiter whose coroutine has not begun to wait sees `granted` itself.
-      if (w->timer != nullptr) wakes.push_back({*w->executor, std::move(w)});
+      if (w->timer != nullptr) wakes.push_back({w->executor, std::move(w)});
     }
   }
 
