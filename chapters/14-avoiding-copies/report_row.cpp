@@ -15,6 +15,19 @@
 #include "workbook/timer.hpp"
 
 namespace ch14 {
+namespace {
+
+// How many shared_ptrs own `row` now. Not row.weak_from_this() on the const
+// row: that returns a weak_ptr<const ReportRow> converted from the stored
+// weak_ptr<ReportRow>, and libstdc++ converts through lock() (shared_ptr_base.h),
+// a momentary owner that a chunk read on another loop thread counts as one
+// more. The weak_ptr<ReportRow> itself is copied without locking.
+long shared_owners(const ReportRow& row) noexcept {
+  // NOLINTNEXTLINE(cppcoreguidelines-pro-type-const-cast): reads a count, changes nothing
+  return const_cast<ReportRow&>(row).weak_from_this().use_count();
+}
+
+}  // namespace
 
 void CopyCounter::record_copy(std::size_t bytes) noexcept {
   copies_.fetch_add(1, std::memory_order_relaxed);
@@ -87,14 +100,14 @@ ReportRow& ReportRow::operator=(ReportRow&& other) noexcept {
 
 std::span<const char> ReportRow::body() const noexcept {
   if (counter_->watching_shared_owners()) {
-    counter_->record_shared_owners(weak_from_this().use_count());
+    counter_->record_shared_owners(shared_owners(*this));
   }
   return body_;
 }
 
 std::span<const char> ReportRow::chunk(std::size_t offset, std::size_t length) const noexcept {
   if (counter_->watching_shared_owners()) {
-    counter_->record_shared_owners(weak_from_this().use_count());
+    counter_->record_shared_owners(shared_owners(*this));
   }
   if (offset >= body_.size()) return {};
   return std::span<const char>(body_).subspan(offset, std::min(length, body_.size() - offset));
