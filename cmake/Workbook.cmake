@@ -314,6 +314,66 @@ function(_workbook_check_unwritten id name)
                  "(no chapters/${name}/): skipped")
 endfunction()
 
+# A chapter whose lesson is a sanitizer's report (a data race, a use after free)
+# names it in its optional catalog field "sanitizer_signatures", e.g.
+# {"asan": "heap-use-after-free", "tsan": "ThreadSanitizer: data race"}. In the
+# build of that sanitizer (presets asan, tsan) the pitfall's suite must then also
+# fail with that report: test NN-slug/pitfall-asan or NN-slug/pitfall-tsan,
+# label "sanitizer", which those presets run. Elsewhere the field does nothing.
+function(_workbook_sanitizer_checks index id name)
+  string(JSON value ERROR_VARIABLE missing GET "${_WORKBOOK_JSON}" chapters ${index}
+         sanitizer_signatures)
+  if(missing)
+    return()
+  endif()
+  string(JSON type TYPE "${_WORKBOOK_JSON}" chapters ${index} sanitizer_signatures)
+  set(problem "")
+  if(NOT type STREQUAL "OBJECT")
+    set(problem "is a ${type}")
+  else()
+    string(JSON count LENGTH "${value}")
+    if(count EQUAL 0)
+      set(problem "is empty")
+    else()
+      math(EXPR last "${count} - 1")
+      foreach(k RANGE ${last})
+        string(JSON key MEMBER "${value}" ${k})
+        string(JSON kind TYPE "${value}" "${key}")
+        if(NOT key MATCHES "^(asan|tsan)$" OR NOT kind STREQUAL "STRING")
+          set(problem "has \"${key}\" (${kind})")
+          break()
+        endif()
+      endforeach()
+    endif()
+  endif()
+  if(problem)
+    message(FATAL_ERROR "chapters/catalog.json: chapter ${id}'s \"sanitizer_signatures\" "
+      "${problem}; it must be an object whose keys are \"asan\" and/or \"tsan\", each the "
+      "text that sanitizer's report must contain (see docs/adding-a-chapter.md).")
+  endif()
+  set(key "")
+  if(WORKBOOK_SANITIZE MATCHES "address")
+    set(key asan)
+    set(tool AddressSanitizer)
+  elseif(WORKBOOK_SANITIZE MATCHES "thread")
+    set(key tsan)
+    set(tool ThreadSanitizer)
+  endif()
+  if(NOT key)
+    return()
+  endif()
+  string(JSON signature ERROR_VARIABLE absent GET "${value}" ${key})
+  if(absent)
+    return()
+  endif()
+  add_test(NAME ${name}/pitfall-${key}
+    COMMAND ${CMAKE_COMMAND} -DBINARY=$<TARGET_FILE:ch${id}_test_pitfall> -DCHAPTER=${name}
+            "-DSIGNATURE=${signature}" "-DUNDER=${tool}"
+            -P "${PROJECT_SOURCE_DIR}/cmake/ExpectFailure.cmake")
+  set_tests_properties(${name}/pitfall-${key} PROPERTIES TIMEOUT ${WORKBOOK_TEST_TIMEOUT}
+    LABELS "chapter;sanitizer;${name}")
+endfunction()
+
 function(workbook_add_chapters)
   _workbook_read_catalog(count)
   math(EXPR last "${count} - 1")
@@ -339,6 +399,7 @@ function(workbook_add_chapters)
     # The one place the benchmark's name is made; ./workbook reads it from chapters.tsv.
     set(benchmark "ch${id}_bench")
     _workbook_chapter("${id}" "${name}" "${signature}" "${files}" "${benchmark}" learner)
+    _workbook_sanitizer_checks(${i} "${id}" "${name}")
     _workbook_write_hints(nhints ${i} "${id}")
     list(JOIN files " " file_words)
     string(APPEND tsv "${id}\t${slug}\t${title}\t${signature}\t${file_words}\t${benchmark}"
