@@ -80,8 +80,8 @@ set(repo "${WORK}/links")
 file(WRITE "${repo}/chapters/03-here/README.md"
   "# Chapter 03 {#ch03}\n<a id=\"term\"></a>\n"
   "[01](../01-there/README.md) [12](../12-later/README.md), [nope](nothing.md)\n"
-  "\\ref ch03 and \\ref ch10 \"chapter 10\"\n"
-  "[t](#term) [t2](#no-term) [g](../../docs/glossary.md#executor) [g2](../../docs/glossary.md#handler)\n"
+  "\\ref ch03 and \\ref ch10 \"chapter 10\" (chapter 01, there,\n"
+  "coming later) [t](#term) [t2](#no-term) [g](../../docs/glossary.md#executor) [g2](../../docs/glossary.md#handler)\n"
   "`[code](../11-x/)` [web](https://example.org/x)\n```\n[fenced](../13-x/)\n```\n")
 file(WRITE "${repo}/chapters/01-there/README.md" "# Chapter 01 {#ch01}\n[03](../03-here/README.md#term)\n")
 file(WRITE "${repo}/docs/glossary.md" "# Glossary\n<a id=\"executor\"></a>\n")
@@ -89,9 +89,10 @@ expect("links to what does not exist" fails DocLinks.cmake ARGS -DROOT=${repo}
   CONTAINS "chapters/03-here/README.md:3: links to chapter 12 (\"../12-later/README.md\"), but chapter 12 is not written yet"
            "README.md:3: links to \"nothing.md\", which does not exist"
            "README.md:4: \\ref ch10 refers to chapter 10"
+           "README.md:5: says chapter 01 is coming later, but it is written (chapters/01-there/README.md): link it"
            "README.md:5: links to \"#no-term\" in chapters/03-here/README.md"
            "README.md:5: links to \"#handler\" in docs/glossary.md")
-# Only those five: nothing in code, fences or on the web is followed.
+# Only those six: nothing in code, fences or on the web is followed.
 expect("links in code and to the web are not followed" fails DocLinks.cmake ARGS -DROOT=${repo}
   CONTAINS "README.md:5: links to \"#handler\" in docs/glossary.md, which has no such anchor: add <a id=\"handler\"></a> there (a heading's own name is not an anchor on the Doxygen site). Fix each link")
 file(WRITE "${repo}/chapters/03-here/README.md" "# Chapter 03 {#ch03}\n<a id=\"term\"></a>\n[01](../01-there/README.md) \\ref ch01 [g](../../docs/glossary.md#executor)\n")

@@ -17,6 +17,8 @@
 #       anchors that work both on a Git host and on the Doxygen site);
 #   \ref chNN and @ref chNN (Doxygen)
 #       chapters/NN-*/README.md must exist.
+#   "chapter NN, <its subject>, coming later"
+#       chapters/NN-*/README.md must not exist (once it does, link it).
 # Web links (https:, mailto:, ...) are not followed.
 #
 #   cmake -DROOT=<repository> [-DFILES=<page;...>] -P DocLinks.cmake
@@ -111,6 +113,34 @@ function(_check_target var page shown number target)
   endif()
 endfunction()
 
+# Appends to `problems` (in the caller) a chapter named "coming later" on line
+# `number` (the phrase may start on the line before) that is written by now:
+# "chapter 12, bounded concurrency (coming later)" once chapters/12-*/ exists.
+function(_check_coming_later var shown number previous line)
+  if(NOT line MATCHES "coming later")
+    return()
+  endif()
+  string(FIND "${previous} ${line}" "coming later" at REVERSE)
+  string(SUBSTRING "${previous} ${line}" 0 ${at} before)
+  string(REGEX MATCHALL "[Cc]hapter ([0-9][0-9])" named "${before}")
+  if(NOT named)
+    return()
+  endif()
+  list(GET named -1 last)
+  string(FIND "${before}" "${last}" from REVERSE)
+  string(SUBSTRING "${before}" ${from} -1 gap)
+  if(gap MATCHES "[.;:]")
+    return() # another sentence: the phrase is about something else
+  endif()
+  string(REGEX REPLACE "^.* " "" id "${last}")
+  file(GLOB lesson RELATIVE "${ROOT}" "${ROOT}/chapters/${id}-*/README.md")
+  if(lesson)
+    string(CONCAT problem "${${var}}  ${shown}:${number}: says chapter ${id} is coming later, "
+                          "but it is written (${lesson}): link it.\n")
+    set(${var} "${problem}" PARENT_SCOPE)
+  endif()
+endfunction()
+
 function(_page page)
   file(RELATIVE_PATH shown "${ROOT}" "${page}")
   if(shown MATCHES "^\\.\\./")
@@ -120,6 +150,7 @@ function(_page page)
   set(problems "")
   set(fence "")
   set(number 0)
+  set(previous "")
   foreach(line IN LISTS lines)
     math(EXPR number "${number} + 1")
     if(line MATCHES "^[ \t]*(```+|~~~+)")
@@ -137,6 +168,8 @@ function(_page page)
     string(REGEX REPLACE "``[^`]*``" "" line "${line}")
     string(REGEX REPLACE "`[^`]*`" "" line "${line}")
     string(REGEX REPLACE "<!--.*-->" "" line "${line}")
+    _check_coming_later(problems "${shown}" ${number} "${previous}" "${line}")
+    set(previous "${line}")
     # [text](target "title") and ![alt](target)
     string(REGEX MATCHALL "${_R}\\([^) \t]+" links "${line}")
     foreach(link ${links})
