@@ -111,6 +111,8 @@ expect "start 01 again: keeps the learner's copy" \
 wb check 01
 expect "check 01 (pitfall): exit 1" rc_is 1
 expect "check 01 (pitfall): the failure signature" out_has "${SIGNATURE}"
+expect "check 01 (pitfall): the headline names the pitfall and counts the failing tests" \
+  eval 'grep -qE "^FAILED: the pitfall is still there: [0-9]+ of [0-9]+ tests fail against your copy" <<<"${OUT}"'
 expect "check 01 (pitfall): the next hint" out_has "hint: ./workbook hint 01 (1 of 4)"
 
 HINT1=$(sed -n 1p "${ROOT}/${WORKBOOK_BUILD_DIR}/catalog/01.hints")
