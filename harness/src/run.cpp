@@ -31,9 +31,10 @@ constexpr std::string_view kUnknownWork =
     "The event loop still has pending work that virtual time cannot see. If it is a plain "
     "asio::steady_timer or system_timer, use workbook::Timer or workbook::sleep_for (they follow "
     "the virtual clock); if it is a thread pool of your own, use workbook::BlockingPool with "
-    "workbook::offload (the runner waits for its jobs); if it is a socket, hold a "
-    "workbook::ExternalWork while it is outstanding. Otherwise a coroutine is waiting for "
-    "something nobody will deliver (a channel, a signal).\n";
+    "workbook::offload (the runner waits for its jobs, with the clock stopped: a job that "
+    "itself waits for the loop, a database read or a timer, waits for good); if it is a "
+    "socket, hold a workbook::ExternalWork while it is outstanding. Otherwise a coroutine is "
+    "waiting for something nobody will deliver (a channel, a signal).\n";
 
 // One turn of a virtual-time loop: runs the ready handlers (adding how many
 // to `handlers`), else waits for work outside the loop (pool jobs, external
