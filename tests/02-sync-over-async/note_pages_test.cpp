@@ -120,8 +120,8 @@ TEST_F(SyncOverAsync, ConcurrentRequestsShareTheLoopThread) {
 
   for (int i = 1; i <= kRequests; ++i) {
     if (failures[i]) {
-      ADD_FAILURE() << "the request for note " << i << " failed: " << *failures[i]
-                    << "; expected its page.";
+      ADD_FAILURE() << "expected the page of note " << i << ", and the request failed: "
+                    << *failures[i];
       continue;
     }
     ASSERT_TRUE(pages[i].has_value()) << "the request for note " << i << " never completed";
