@@ -76,7 +76,6 @@ void operator delete(void* p, std::size_t /*size*/) noexcept {
 // (boost/asio/detail/memory.hpp, aligned_new), not operator new. Wrapping it
 // counts them; not under a sanitizer, whose free() would not know the memory.
 #if !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__)
-#define CH02_COUNT_ALIGNED 1
 extern "C" void* aligned_alloc(std::size_t alignment, std::size_t size) noexcept {
   g_aligned.fetch_add(1, std::memory_order_relaxed);
   g_aligned_bytes.fetch_add(static_cast<std::int64_t>(size), std::memory_order_relaxed);

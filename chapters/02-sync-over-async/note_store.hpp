@@ -18,6 +18,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 
 #include "mockdb/database.hpp"
 #include "workbook/trace.hpp"
@@ -73,7 +74,7 @@ class DatabaseNoteStore final : public NoteStore {
 class BlockingNoteStore {
  public:
   BlockingNoteStore(boost::asio::io_context::executor_type loop, NoteStore& store)
-      : loop_(loop), store_(store) {}
+      : loop_(std::move(loop)), store_(store) {}
 
   /// NoteStore::find(), waited for on the calling thread.
   std::optional<Note> find(mockdb::Id id);

@@ -16,8 +16,8 @@ namespace {
 
 // Runs `operation` on `loop` and waits for its result on this thread.
 template <typename T>
-T wait_on_loop(boost::asio::io_context::executor_type loop, boost::asio::awaitable<T> operation,
-               const std::string& what) {
+T wait_on_loop(const boost::asio::io_context::executor_type& loop,
+               boost::asio::awaitable<T> operation, const std::string& what) {
   //! [bridge]
   if (loop.running_in_this_thread()) {
     throw std::logic_error("BlockingNoteStore::" + what +

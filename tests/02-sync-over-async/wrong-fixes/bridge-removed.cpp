@@ -12,7 +12,7 @@ namespace {
 
 // Runs `operation` on `loop` and waits for its result on this thread.
 template <typename T>
-T wait_on_loop([[maybe_unused]] boost::asio::io_context::executor_type loop,
+T wait_on_loop([[maybe_unused]] const boost::asio::io_context::executor_type& loop,
                [[maybe_unused]] boost::asio::awaitable<T> operation, const std::string& what) {
   // Sync over async is the bug: the synchronous API is gone.
   throw std::logic_error("BlockingNoteStore::" + what + ": use NoteStore, it is asynchronous");

@@ -12,8 +12,8 @@ namespace {
 
 // Runs `operation` on `loop` and waits for its result on this thread.
 template <typename T>
-T wait_on_loop(boost::asio::io_context::executor_type loop, boost::asio::awaitable<T> operation,
-               const std::string& what) {
+T wait_on_loop(const boost::asio::io_context::executor_type& loop,
+               boost::asio::awaitable<T> operation, const std::string& what) {
   const BlockedThread blocked(what);  // shows in a deadlock report
   return boost::asio::co_spawn(loop, std::move(operation), boost::asio::use_future).get();
 }
