@@ -1,4 +1,4 @@
-// WRONG: the bridge gives up after 20 ms instead of freezing; the loop thread is still blocked.
+// WRONG: the bridge gives up after 40 ms instead of freezing; the loop thread is still blocked.
 // expect: The event loop.s thread was held for longer than the budget
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/use_future.hpp>
@@ -18,9 +18,9 @@ T wait_on_loop(const boost::asio::io_context::executor_type& loop,
                boost::asio::awaitable<T> operation, const std::string& what) {
   const BlockedThread blocked(what);  // shows in a deadlock report
   auto result = boost::asio::co_spawn(loop, std::move(operation), boost::asio::use_future);
-  // Never wait for good: give up after 20 ms rather than freeze.
-  if (result.wait_for(std::chrono::milliseconds(20)) != std::future_status::ready) {
-    throw std::runtime_error("BlockingNoteStore::" + what + " timed out after 20 ms");
+  // Never wait for good: give up after 40 ms rather than freeze.
+  if (result.wait_for(std::chrono::milliseconds(40)) != std::future_status::ready) {
+    throw std::runtime_error("BlockingNoteStore::" + what + " timed out after 40 ms");
   }
   return result.get();
 }
