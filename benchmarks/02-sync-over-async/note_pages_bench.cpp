@@ -75,7 +75,15 @@ void operator delete(void* p, std::size_t /*size*/) noexcept {
 // Asio allocates coroutine frames with std::aligned_alloc
 // (boost/asio/detail/memory.hpp, aligned_new), not operator new. Wrapping it
 // counts them; not under a sanitizer, whose free() would not know the memory.
-#if !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__)
+// g++ says so with __SANITIZE_*__, clang++ with __has_feature.
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define CH02_UNDER_SANITIZER  // NOLINT(cppcoreguidelines-macro-usage)
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+#define CH02_UNDER_SANITIZER  // NOLINT(cppcoreguidelines-macro-usage)
+#endif
+#endif
+#if !defined(CH02_UNDER_SANITIZER)
 extern "C" void* aligned_alloc(std::size_t alignment, std::size_t size) noexcept {
   g_aligned.fetch_add(1, std::memory_order_relaxed);
   g_aligned_bytes.fetch_add(static_cast<std::int64_t>(size), std::memory_order_relaxed);
