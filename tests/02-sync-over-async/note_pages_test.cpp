@@ -188,6 +188,24 @@ TEST_F(SyncOverAsync, AFailureOfTheStoreReachesTheCaller) {
   EXPECT_EQ(db.count(ch02::kViewsTable), 0u);
 }
 
+// Provided code, the same in every variant: the asynchronous factory does its
+// I/O on the loop (in virtual time here), and reports a missing table.
+TEST(SyncOverAsyncFactory, OpenChecksTheTableWithoutBlocking) {
+  workbook::VirtualTime time;
+  asio::io_context ctx;
+  mockdb::MockDatabase db{
+      mockdb::MockConfig{.operation_latency = mockdb::Latency::fixed(kReadLatency)}};
+  EXPECT_THROW(workbook::run_to_completion(ctx, ch02::DatabaseNoteStore::open(db)),
+               mockdb::DatabaseError)
+      << "open() on a database without a notes table should fail";
+  workbook::run_to_completion(ctx, ch02::add_notes(db, 1));
+  const auto start = workbook::Clock::now();
+  const auto store = workbook::run_to_completion(ctx, ch02::DatabaseNoteStore::open(db));
+  EXPECT_NE(store, nullptr);
+  EXPECT_EQ(workbook::Clock::now() - start, kReadLatency)
+      << "open() makes one round trip to the database";
+}
+
 // ---- the bridge, in real time: several threads, so no virtual time here
 
 class SyncOverAsyncBridge : public testing::Test {
