@@ -68,9 +68,13 @@ class DatabaseNoteStore final : public NoteStore {
 
 /// The bridge for synchronous code: the same operations as NoteStore, each
 /// run on `loop` (an io_context that some thread runs) while the calling
-/// thread waits for the result. Only a thread that does not run `loop` may
-/// call it: a thread that runs the loop would wait for work that only it can
-/// do. Defined in the exercise file, note_pages.cpp.
+/// thread waits for the result, and a store failure rethrown to the caller.
+/// The store belongs to the loop's thread: the test checks that every store
+/// operation the bridge starts runs there, never on the calling thread. Only
+/// a thread that does not run `loop` may call it: a thread that runs the loop
+/// would wait for work that only it can do, so there each function throws
+/// std::logic_error before it starts anything. Defined in the exercise file,
+/// note_pages.cpp.
 class BlockingNoteStore {
  public:
   BlockingNoteStore(boost::asio::io_context::executor_type loop, NoteStore& store)
@@ -110,8 +114,10 @@ struct Services {
 };
 
 /// The request handler: the page of note `id` (its view logged before the
-/// page is returned), or the not-found page. Errors of the store propagate.
-/// Runs on the event loop, concurrently with every other request.
+/// page is returned), or the not-found page. Errors of the store propagate
+/// (a failed read and a failed view log alike). Runs on the event loop,
+/// concurrently with every other request, over `services.store` only: the
+/// bridge is for code on other threads, not for a request.
 boost::asio::awaitable<std::string> show_note(Services& services, mockdb::Id id);
 
 // ---- provided: the page templates and the old synchronous renderer (support.cpp) ----
