@@ -64,9 +64,9 @@ constexpr auto kLogLatency = 5003us;  // the create of a row in "views"
 constexpr auto kPageTime = kReadLatency + kLogLatency;
 // The longest a handler may hold the loop's thread, in real time. A backstop:
 // deterministic checks catch every wrong fix of the gallery. Over 400 runs
-// with the machine loaded (two loops at once), the fix's worst handler held it
-// 0.2 ms (0.7 ms under ASan, 0.5 ms under TSan) once SetUp warms the test's own
-// path; before that warm-up, a first run under TSan took 23 ms.
+// with the machine loaded (two loops at once), the fix's longest handler run
+// was 0.2 ms (0.7 ms under ASan, 0.5 ms under TSan) once SetUp warms the
+// test's own path; before that warm-up, a first run under TSan took 23 ms.
 constexpr auto kStallBudget = 100ms;
 
 double ms(workbook::Clock::duration d) {

@@ -27,7 +27,7 @@ T wait_on_loop(const boost::asio::io_context::executor_type& loop,
   bool done = false;
   std::exception_ptr error;
   if constexpr (std::is_void_v<T>) {
-    boost::asio::co_spawn(loop, std::move(operation), [&](std::exception_ptr e) {
+    boost::asio::co_spawn(loop, std::move(operation), [&](const std::exception_ptr& e) {
       const std::lock_guard lock(mutex);
       error = e;
       done = true;
@@ -38,7 +38,7 @@ T wait_on_loop(const boost::asio::io_context::executor_type& loop,
     if (error) std::rethrow_exception(error);
   } else {
     std::optional<T> value;
-    boost::asio::co_spawn(loop, std::move(operation), [&](std::exception_ptr e, T v) {
+    boost::asio::co_spawn(loop, std::move(operation), [&](const std::exception_ptr& e, T v) {
       const std::lock_guard lock(mutex);
       error = e;
       if (!e) value.emplace(std::move(v));
