@@ -1,0 +1,585 @@
+// Chapter 13's test, built against the pitfall and against the fix.
+//
+// Queries and reads of 10 ms each (L), in virtual time. A thread is loaded one
+// level at a time: the read of its opening post, then the replies of every
+// post of a level together, so it takes (1 + levels) x L when every level
+// fits under the limit, and a level of W posts takes ceil(W / limit) x L when
+// it does not. The pitfall fetches the replies of one post after another, so
+// it takes (1 + posts) x L: the same as the fix on a chain (where every level
+// is one post), forty latencies instead of five on a balanced thread of 40.
+//
+// What must hold, for every tree (balanced, a deep chain, a wide star, an
+// unbalanced one, a single post, a subtree of a reply) and limit:
+//  - every post appears once, under its parent, with its text, and the
+//    replies of each post come in id order (not the order they completed);
+//  - one read and one query per post (each post's replies fetched once);
+//  - never more queries in flight than the limit; no level waits longer than
+//    its width needs, so it takes at most the time above;
+//  - a missing post is NoSuchPost; a failed read or query fails the whole
+//    load with that DatabaseError, and no query is left running when it
+//    throws (nor when it returns); a limit of 0 is invalid_argument;
+//  - it completes whatever the limit and the depth (a bound held across a
+//    recursive wait deadlocks: the watchdog and NeverCompleted turn that into
+//    a message); two loads on one loop each get their own tree.
+// The gallery in wrong-fixes/ is what these checks are written against.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/system/system_error.hpp>
+#include <cstddef>
+#include <exception>
+#include <map>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "mockdb/errors.hpp"
+#include "mockdb/mock_database.hpp"
+#include "reply_tree.hpp"
+#include "workbook/clock.hpp"
+#include "workbook/format.hpp"
+#include "workbook/run.hpp"
+#include "workbook/timer.hpp"
+#include "workbook/watchdog.hpp"
+
+namespace asio = boost::asio;
+using namespace std::chrono_literals;
+using ch13::Post;
+using mockdb::Id;
+using mockdb::OpKind;
+using workbook::format;
+
+namespace {
+
+constexpr auto kLatency = 10ms;
+constexpr std::size_t kMaxReported = 5;  // shape mistakes reported per load
+
+// "5, 3, 4" for a list of ids.
+std::string join(const std::vector<Id>& ids) {
+  std::string text;
+  for (const Id id : ids) text += (text.empty() ? "" : ", ") + std::to_string(id);
+  return text;
+}
+
+// What one call of load_thread() did, seen from outside.
+struct Load {
+  std::string what;                  // "load_thread() of a balanced thread ..., limit 64"
+  Id root = 0;                       // the post asked for
+  std::size_t limit = 0;             // the limit passed
+  std::optional<Post> tree;          // what it returned; empty if it threw or never completed
+  std::exception_ptr thrown;         // what it threw
+  std::string never_completed;       // NeverCompleted's message, if it never ended
+  workbook::Clock::duration took{};  // until it returned or threw, in virtual time
+  std::size_t left_in_flight = 0;    // operations still running at that moment
+  std::size_t max_in_flight = 0;     // the most queries running at once
+  std::uint64_t queries = 0;         // queries started
+  std::uint64_t reads = 0;           // reads started
+  std::uint64_t failed = 0;          // operations that failed (too many connections, say)
+
+  bool returned() const { return tree.has_value(); }
+};
+
+// A database that fails the query for the replies of one post, 1 ms after
+// it is asked (a connection reset before the reply came back), while the
+// queries of the other posts of its level are still in flight; every other
+// operation goes to the mock.
+class FailingDatabase final : public mockdb::DatabaseService {
+ public:
+  FailingDatabase(mockdb::MockDatabase& inner, Id failing) : inner_(inner), failing_(failing) {}
+
+  asio::awaitable<std::unique_ptr<mockdb::Connection>> connect() override {
+    return inner_.connect();
+  }
+  asio::awaitable<Id> create(std::string table, mockdb::Row row) override {
+    return inner_.create(std::move(table), std::move(row));
+  }
+  asio::awaitable<std::optional<mockdb::Row>> read(std::string table, Id id) override {
+    return inner_.read(std::move(table), id);
+  }
+  asio::awaitable<bool> update(std::string table, Id id, mockdb::Row fields) override {
+    return inner_.update(std::move(table), id, std::move(fields));
+  }
+  asio::awaitable<bool> remove(std::string table, Id id) override {
+    return inner_.remove(std::move(table), id);
+  }
+  asio::awaitable<mockdb::Rows> query(std::string sql, mockdb::Params params) override {
+    if (!params.empty() && params.front().is_int64() && params.front().as_int64() == failing_) {
+      co_await workbook::sleep_for(1ms);
+      mockdb::throw_database_error(mockdb::Errc::connection_reset,
+                                   "the test reset the connection of this query");
+    }
+    co_return co_await inner_.query(std::move(sql), std::move(params));
+  }
+
+ private:
+  mockdb::MockDatabase& inner_;
+  Id failing_;
+};
+
+class AsyncRecursion : public testing::Test {
+ protected:
+  // Makes every later read and query take kLatency, and forgets the set-up.
+  void ready() {
+    db.set_latency(OpKind::read, mockdb::Latency::fixed(kLatency));
+    db.set_latency(OpKind::query, mockdb::Latency::fixed(kLatency));
+    db.reset_stats();
+    db.trace().clear();
+  }
+
+  Id build(asio::awaitable<Id> thread) {
+    return workbook::run_to_completion(ctx, std::move(thread), "adding the thread");
+  }
+
+  // Adds a post replying to `parent`, without latency.
+  Id add(Id parent) { return build(ch13::add_post(db, parent)); }
+
+  // Runs load_thread(db_used, root, limit) to its end and observes it. A
+  // watchdog turns a thread blocked for good into a report instead of a hang;
+  // a loop that runs out of work first (a load waiting for something no one
+  // will do) is NeverCompleted, kept as the load's own finding.
+  Load load(const std::string& what, Id root, std::size_t limit,
+            mockdb::DatabaseService* db_used = nullptr) {
+    db.reset_stats();
+    Load seen;
+    seen.what = format("load_thread() of %s, limit %zu", what.c_str(), limit);
+    seen.root = root;
+    seen.limit = limit;
+    mockdb::DatabaseService& target = db_used != nullptr ? *db_used : db;
+    {
+      workbook::Watchdog watchdog(5s, seen.what);
+      try {
+        workbook::run_to_completion(ctx, observe(target, seen), seen.what);
+      } catch (const workbook::NeverCompleted& e) {
+        seen.never_completed = e.what();
+      }
+    }
+    note_stats(seen);
+    return seen;
+  }
+
+  void note_stats(Load& seen) const {
+    const mockdb::Stats stats = db.stats();
+    seen.max_in_flight = stats[OpKind::query].max_in_flight;
+    seen.queries = stats[OpKind::query].started;
+    seen.reads = stats[OpKind::read].started;
+  }
+
+  // Awaits one load and writes down what it did the moment it ended. `seen`
+  // is borrowed only because load() runs this to its end first.
+  asio::awaitable<void> observe(mockdb::DatabaseService& target, Load& seen) {
+    const auto start = workbook::Clock::now();
+    try {
+      seen.tree.emplace(co_await ch13::load_thread(target, seen.root, seen.limit));
+    } catch (...) {
+      seen.thrown = std::current_exception();
+    }
+    seen.took = workbook::Clock::now() - start;
+    seen.left_in_flight = db.stats().total.in_flight;
+    seen.failed = db.stats().total.failed;
+  }
+
+  // The replies of every post, from the database itself (no latency), in id
+  // order: what a correct load must find.
+  std::map<Id, std::vector<Id>> replies_in_database() const {
+    std::map<Id, std::vector<Id>> replies;
+    const std::size_t posts = db.count(ch13::kPostsTable);
+    for (Id id = 1; id <= static_cast<Id>(posts); ++id) {
+      const auto row = db.peek(ch13::kPostsTable, id);
+      if (row) replies[row->at("parent").to_number<Id>()].push_back(id);
+    }
+    return replies;
+  }
+
+  // How many posts each level of the thread under `root` has, from the
+  // database: {1, 3, 9, 27} for a balanced thread of fanout 3.
+  std::vector<std::size_t> widths(Id root) const {
+    const auto replies = replies_in_database();
+    std::vector<std::size_t> widths;
+    std::vector<Id> level{root};
+    while (!level.empty()) {
+      widths.push_back(level.size());
+      std::vector<Id> below;
+      for (const Id id : level) {
+        const auto found = replies.find(id);
+        if (found != replies.end()) below.insert(below.end(), found->second.begin(),
+                                                 found->second.end());
+      }
+      level = std::move(below);
+    }
+    return widths;
+  }
+
+  // Fails the test unless the load returned, without leaving anything
+  // running behind it; says what it did instead.
+  bool expect_returned(const Load& seen) const {
+    if (!seen.never_completed.empty()) {
+      ADD_FAILURE() << seen.what << " never completed: the loop ran out of work while it was "
+                    << "still waiting, after " << seen.queries << " queries.\nSomething it "
+                    << "awaits can only be given by a part of it that is itself waiting: a "
+                    << "token of the limit held while a post waits for its replies' subtrees, "
+                    << "say, which deadlocks once the thread is deeper than the limit. Hold a "
+                    << "token only around the query itself.\n(" << seen.never_completed << ")";
+      return false;
+    }
+    if (seen.thrown) {
+      std::string message = "an exception that is not a std::exception";
+      try {
+        std::rethrow_exception(seen.thrown);
+      } catch (const std::exception& e) {
+        message = e.what();
+      } catch (...) {
+      }
+      ADD_FAILURE() << seen.what << " threw \"" << message << "\" after "
+                    << workbook::to_ms(seen.took) << " ms, with " << seen.max_in_flight
+                    << " queries in flight at most and " << seen.failed
+                    << " operations failed (each query holds a connection; the database has "
+                       "100); expected the thread.";
+      return false;
+    }
+    if (seen.left_in_flight != 0) {
+      ADD_FAILURE() << format("%s returned after %.0f ms while %zu operations were still in "
+                              "flight; expected every query it started to have ended.\nA "
+                              "query spawned with `detached` reports to nobody, and a sleep "
+                              "only guesses how long queries take: wait for the queries "
+                              "themselves.",
+                              seen.what.c_str(), workbook::to_ms(seen.took), seen.left_in_flight);
+      return false;
+    }
+    return true;
+  }
+
+  // Fails the test unless the tree returned is the thread in the database:
+  // every post once, under its parent, with its text, replies in id order.
+  void expect_shape(const Load& seen) const {
+    const auto replies = replies_in_database();
+    const auto expected_parent = db.peek(ch13::kPostsTable, seen.root);
+    ASSERT_TRUE(expected_parent) << "the test asked for a post that it did not add";
+    const Post& tree = *seen.tree;
+    std::size_t mistakes = 0;
+    auto report = [&](const std::string& mistake) {
+      if (mistakes++ < kMaxReported) ADD_FAILURE() << seen.what << ": " << mistake;
+    };
+    if (tree.id != seen.root) report(format("returned post %lld at the top; expected post %lld",
+                                            static_cast<long long>(tree.id),
+                                            static_cast<long long>(seen.root)));
+    if (tree.parent != expected_parent->at("parent").to_number<Id>()) {
+      report(format("post %lld says it replies to %lld; the database says %lld",
+                    static_cast<long long>(tree.id), static_cast<long long>(tree.parent),
+                    static_cast<long long>(expected_parent->at("parent").to_number<Id>())));
+    }
+    // Walks the tree without recursion (a chain can be deep).
+    std::vector<const Post*> todo{&tree};
+    std::size_t found = 0;
+    while (!todo.empty()) {
+      const Post& post = *todo.back();
+      todo.pop_back();
+      ++found;
+      if (post.text != ch13::post_text(post.id)) {
+        report(format("post %lld has the text \"%s\"; expected \"%s\"",
+                      static_cast<long long>(post.id), post.text.c_str(),
+                      ch13::post_text(post.id).c_str()));
+      }
+      std::vector<Id> got;
+      for (const Post& reply : post.replies) {
+        got.push_back(reply.id);
+        if (reply.parent != post.id) {
+          report(format("post %lld is under post %lld but replies to %lld",
+                        static_cast<long long>(reply.id), static_cast<long long>(post.id),
+                        static_cast<long long>(reply.parent)));
+        }
+        todo.push_back(&reply);
+      }
+      const auto in_db = replies.find(post.id);
+      const std::vector<Id> want = in_db == replies.end() ? std::vector<Id>{} : in_db->second;
+      if (got == want) continue;
+      std::vector<Id> sorted = got;
+      std::sort(sorted.begin(), sorted.end());
+      if (sorted == want) {
+        report(format("the replies of post %lld came in the order %s; expected id order, %s, as "
+                      "load_thread() promises.\nThat is the order their loads completed in: "
+                      "keep each post's replies in the order fetch_replies() gave them, and fill "
+                      "in their own replies in place.",
+                      static_cast<long long>(post.id), join(got).c_str(), join(want).c_str()));
+      } else {
+        report(format("post %lld has the replies %s in the database; the loaded thread has %s",
+                      static_cast<long long>(post.id), join(want).c_str(),
+                      got.empty() ? "none" : join(got).c_str()));
+      }
+    }
+    std::size_t expected = 0;
+    for (const std::size_t w : widths(seen.root)) expected += w;
+    if (found != expected) {
+      report(format("returned %zu posts; the thread has %zu (in %zu levels)", found, expected,
+                    widths(seen.root).size()));
+    }
+  }
+
+  // Fails the test unless the load made one read and one query per post,
+  // kept to its limit, and took no longer than level by level allows.
+  void expect_level_by_level(const Load& seen) const {
+    const std::vector<std::size_t> w = widths(seen.root);
+    std::size_t posts = 0;
+    std::size_t latencies = 1;  // the read of the opening post
+    for (const std::size_t width : w) {
+      posts += width;
+      latencies += (width + seen.limit - 1) / seen.limit;
+    }
+    if (seen.max_in_flight > seen.limit) {
+      ADD_FAILURE() << format("%s had %zu queries in flight at once, over the limit of %zu",
+                              seen.what.c_str(), seen.max_in_flight, seen.limit)
+                    << ".\nEach query holds a connection: a level of ten thousand replies "
+                       "fetched all at once asks for ten thousand. Fetch a level with at "
+                       "most `limit` queries running (chapter 12's workers).";
+    }
+    if (seen.reads != 1 || seen.queries != posts) {
+      ADD_FAILURE() << format("%s made %llu reads and %llu queries for %zu posts; expected one "
+                              "read (the opening post) and one query per post (its replies)",
+                              seen.what.c_str(), static_cast<unsigned long long>(seen.reads),
+                              static_cast<unsigned long long>(seen.queries), posts);
+    }
+    const double one = workbook::to_ms(kLatency);
+    const double took = workbook::to_ms(seen.took);
+    const auto limit_reached = [&] {
+      return std::any_of(w.begin(), w.end(), [&](std::size_t width) { return width > seen.limit; });
+    };
+    if (seen.took > latencies * kLatency) {
+      ADD_FAILURE() << format(
+                           "%s took %.0f ms = %.0f x L (L = %.0f ms, %zu posts in %zu levels); "
+                           "the replies were not fetched level by level: expected at most %.0f ms "
+                           "= %zu x L (the opening post's read, then %s)",
+                           seen.what.c_str(), took, took / one, one, posts, w.size(),
+                           static_cast<double>(latencies) * one, latencies,
+                           limit_reached() ? "each level in one latency per `limit` of its posts"
+                                           : "one query latency per level")
+                    << ".\nA post's replies can be asked for only once the post is found, but "
+                       "the posts of one level need not wait for each other: fetch the replies "
+                       "of every post of a level at once, then go down to the replies found.";
+    }
+  }
+
+  // Every check of a load that must succeed.
+  void expect_loaded(const Load& seen) const {
+    if (!expect_returned(seen)) return;
+    expect_shape(seen);
+    expect_level_by_level(seen);
+  }
+
+  workbook::VirtualTime time;
+  asio::io_context ctx;
+  mockdb::MockDatabase db;  // the default connection limit: 100
+};
+
+TEST_F(AsyncRecursion, ABalancedThreadTakesOneLatencyPerLevel) {
+  const Id root = build(ch13::add_balanced_thread(db, 3, 4));  // 1 + 3 + 9 + 27 posts
+  ready();
+  expect_loaded(load("a thread of 40 posts, 3 replies each, 4 levels", root, 64));
+}
+
+TEST_F(AsyncRecursion, AnUnbalancedThreadTakesOneLatencyPerLevel) {
+  // Post 1's first reply opens a branch five levels deep; its other replies
+  // have a few replies each, or none.
+  const Id root = add(0);
+  Id deep = add(root);
+  for (int i = 0; i < 4; ++i) deep = add(deep);
+  for (int r = 0; r < 4; ++r) {
+    const Id reply = add(root);
+    for (int i = 0; i < r; ++i) add(reply);
+  }
+  ready();
+  expect_loaded(load("an unbalanced thread of 16 posts, 6 levels", root, 16));
+}
+
+TEST_F(AsyncRecursion, ADeepChainLoadsEveryLevel) {
+  const Id root = build(ch13::add_chain(db, 600));
+  ready();
+  expect_loaded(load("a chain of 600 posts, each a reply to the one before", root, 4));
+}
+
+TEST_F(AsyncRecursion, AWideThreadKeepsToTheLimit) {
+  const Id root = add(0);
+  for (int i = 0; i < 250; ++i) add(root);
+  ready();
+  expect_loaded(load("a post with 250 replies", root, 8));
+}
+
+TEST_F(AsyncRecursion, EveryLimitIsKeptAndUsed) {
+  // 1 + 4 + 16 + 64 posts: levels narrower and wider than each limit.
+  const Id root = build(ch13::add_balanced_thread(db, 4, 4));
+  ready();
+  for (const std::size_t limit : {1, 2, 3, 5, 16, 64, 100}) {
+    SCOPED_TRACE(format("limit %zu", limit));
+    expect_loaded(load("a thread of 85 posts, 4 replies each, 4 levels", root, limit));
+  }
+}
+
+TEST_F(AsyncRecursion, ASinglePostIsAThreadWithoutReplies) {
+  const Id other = build(ch13::add_balanced_thread(db, 2, 3));
+  const Id alone = add(0);
+  ready();
+  const Load seen = load("a post without replies", alone, 8);
+  expect_loaded(seen);
+  const Load leaf = load("a reply without replies", other + 3, 8);
+  expect_loaded(leaf);
+}
+
+TEST_F(AsyncRecursion, ALoadOfAReplyIsItsSubtree) {
+  // Post 2 is the first reply of post 1, with replies of its own; its
+  // sibling's replies are not under it.
+  const Id root = build(ch13::add_balanced_thread(db, 3, 4));
+  ready();
+  expect_loaded(load("reply 2 of a thread of 40 posts", root + 1, 8));
+}
+
+TEST_F(AsyncRecursion, RepliesComeInIdOrderWhateverOrderTheyCompleteIn) {
+  // The first replies have the deepest subtrees, and queries take from 1 to
+  // 20 ms: a reply whose subtree is loaded first is rarely the first reply.
+  const Id root = add(0);
+  std::vector<Id> replies;
+  for (int r = 0; r < 5; ++r) replies.push_back(add(root));
+  for (int r = 0; r < 5; ++r) {
+    Id under = replies[static_cast<std::size_t>(r)];
+    for (int depth = 0; depth < 5 - r; ++depth) {
+      add(under);
+      under = add(under);
+    }
+  }
+  ready();
+  db.set_latency(OpKind::query, mockdb::Latency::uniform(1ms, 20ms));
+  const Load seen = load("a thread of 36 posts, queries of 1 to 20 ms", root, 64);
+  if (!expect_returned(seen)) return;
+  expect_shape(seen);
+  const std::size_t levels = widths(root).size();
+  EXPECT_LE(seen.took, kLatency + levels * 20ms)
+      << format("%s took %.0f ms; expected at most %.0f ms: the read, then at most 20 ms per "
+                "level (%zu levels)",
+                seen.what.c_str(), workbook::to_ms(seen.took),
+                workbook::to_ms(kLatency + levels * 20ms), levels);
+}
+
+TEST_F(AsyncRecursion, AMissingPostIsNoSuchPost) {
+  build(ch13::add_balanced_thread(db, 2, 3));
+  ready();
+  const Load seen = load("post 99, which does not exist", 99, 8);
+  if (seen.returned()) {
+    ADD_FAILURE() << seen.what << " returned a thread (post " << seen.tree->id << " with "
+                  << seen.tree->replies.size() << " replies) for a post that does not exist; "
+                  << "expected ch13::NoSuchPost: a page must say \"no such post\", not show an "
+                     "empty one.";
+    return;
+  }
+  ASSERT_TRUE(seen.never_completed.empty()) << seen.what << " never completed";
+  try {
+    std::rethrow_exception(seen.thrown);
+  } catch (const ch13::NoSuchPost& e) {
+    EXPECT_EQ(e.id(), 99) << "NoSuchPost names the wrong id";
+  } catch (const std::exception& e) {
+    ADD_FAILURE() << seen.what << " threw \"" << e.what() << "\"; expected ch13::NoSuchPost";
+  }
+  EXPECT_EQ(seen.left_in_flight, 0u) << seen.what << " left operations running";
+}
+
+TEST_F(AsyncRecursion, AFailedQueryFailsTheLoadOnceEveryQueryHasEnded) {
+  // Post 6 is the second post of the third level (1; 2, 3; 4, 5, 6, 7): its
+  // query fails after 1 ms, while those of 4, 5 and 7 are still in flight.
+  const Id root = build(ch13::add_balanced_thread(db, 2, 4));
+  ready();
+  FailingDatabase failing(db, root + 5);
+  const Load seen = load("a thread of 15 posts whose query for post 6 fails", root, 8, &failing);
+  if (!seen.never_completed.empty()) {
+    ADD_FAILURE() << seen.what << " never completed: " << seen.never_completed;
+    return;
+  }
+  if (seen.returned()) {
+    ADD_FAILURE() << format("%s returned a thread of %zu posts although the query for the "
+                            "replies of post 6 failed with connection_reset; expected that "
+                            "DatabaseError: a tree with a hole in it looks complete to the page "
+                            "that shows it. Let the error through.",
+                            seen.what.c_str(), ch13::count_posts(*seen.tree));
+    return;
+  }
+  try {
+    std::rethrow_exception(seen.thrown);
+  } catch (const boost::system::system_error& e) {
+    EXPECT_EQ(e.code(), mockdb::Errc::connection_reset)
+        << seen.what << " threw \"" << e.what() << "\"; expected the query's connection_reset";
+  } catch (const std::exception& e) {
+    ADD_FAILURE() << seen.what << " threw \"" << e.what()
+                  << "\"; expected the query's DatabaseError (connection_reset)";
+  }
+  EXPECT_EQ(seen.left_in_flight, 0u)
+      << format("%s threw after %.0f ms while %zu queries were still in flight; expected every "
+                "query it started to have ended (completed, or cancelled and waited for) before "
+                "it throws: the caller may destroy the database at once.",
+                seen.what.c_str(), workbook::to_ms(seen.took), seen.left_in_flight);
+}
+
+TEST_F(AsyncRecursion, AFailedReadOfTheOpeningPostFailsTheLoad) {
+  const Id root = build(ch13::add_balanced_thread(db, 2, 3));
+  ready();
+  db.fail_next(1, mockdb::Errc::connection_reset, OpKind::read);
+  const Load seen = load("a thread whose opening post's read fails", root, 8);
+  ASSERT_FALSE(seen.returned()) << seen.what << " returned a thread although its read failed";
+  ASSERT_TRUE(seen.never_completed.empty()) << seen.what << " never completed";
+  try {
+    std::rethrow_exception(seen.thrown);
+  } catch (const boost::system::system_error& e) {
+    EXPECT_EQ(e.code(), mockdb::Errc::connection_reset) << seen.what << " threw " << e.what();
+  } catch (const std::exception& e) {
+    ADD_FAILURE() << seen.what << " threw \"" << e.what() << "\"; expected connection_reset";
+  }
+  EXPECT_EQ(seen.queries, 0u) << "a thread whose opening post could not be read was queried";
+}
+
+TEST_F(AsyncRecursion, ALimitOfZeroIsRefused) {
+  const Id root = build(ch13::add_balanced_thread(db, 2, 3));
+  ready();
+  const Load seen = load("a thread of 7 posts", root, 0);
+  ASSERT_FALSE(seen.returned()) << seen.what << " returned; expected std::invalid_argument";
+  ASSERT_TRUE(seen.never_completed.empty()) << seen.what << " never completed";
+  try {
+    std::rethrow_exception(seen.thrown);
+  } catch (const std::invalid_argument&) {
+  } catch (const std::exception& e) {
+    ADD_FAILURE() << seen.what << " threw \"" << e.what() << "\"; expected std::invalid_argument";
+  }
+  EXPECT_EQ(seen.reads + seen.queries, 0u) << seen.what << " read before refusing the limit";
+}
+
+TEST_F(AsyncRecursion, TwoLoadsOnOneLoopEachGetTheirOwnThread) {
+  const Id first = build(ch13::add_balanced_thread(db, 3, 3));  // 13 posts
+  const Id second = build(ch13::add_balanced_thread(db, 2, 4));  // 15 posts
+  ready();
+  Load a;
+  a.what = "load_thread() of a thread of 13 posts, limit 4, beside another";
+  a.root = first;
+  a.limit = 4;
+  Load b;
+  b.what = "load_thread() of a thread of 15 posts, limit 4, beside another";
+  b.root = second;
+  b.limit = 4;
+  {
+    workbook::Watchdog watchdog(5s, "two loads at once");
+    using namespace asio::experimental::awaitable_operators;
+    try {
+      workbook::run_to_completion(ctx, observe(db, a) && observe(db, b), "two loads at once");
+    } catch (const workbook::NeverCompleted& e) {
+      a.never_completed = e.what();
+      b.never_completed = e.what();
+    }
+  }
+  a.left_in_flight = b.left_in_flight = 0;  // each ended while the other may run
+  EXPECT_EQ(db.stats().total.in_flight, 0u) << "the two loads left operations running";
+  for (const Load* seen : {&a, &b}) {
+    if (expect_returned(*seen)) expect_shape(*seen);
+  }
+  EXPECT_LE(db.stats()[OpKind::query].max_in_flight, 8u)
+      << "two loads of limit 4 had more than 8 queries in flight";
+}
+
+}  // namespace
