@@ -578,8 +578,15 @@ TEST_F(AsyncRecursion, TwoLoadsOnOneLoopEachGetTheirOwnThread) {
   for (const Load* seen : {&a, &b}) {
     if (expect_returned(*seen)) expect_shape(*seen);
   }
-  EXPECT_LE(db.stats()[OpKind::query].max_in_flight, 8u)
+  const mockdb::Stats stats = db.stats();
+  EXPECT_LE(stats[OpKind::query].max_in_flight, 8u)
       << "two loads of limit 4 had more than 8 queries in flight";
+  EXPECT_TRUE(stats[OpKind::query].started == 28 && stats[OpKind::read].started == 2)
+      << format("two loads at once, of threads of 13 and 15 posts, made %llu reads and %llu "
+                "queries; expected 2 reads and 28 queries, one per post: the loads shared some "
+                "of their progress (a static or global variable?). Each call owns its own.",
+                static_cast<unsigned long long>(stats[OpKind::read].started),
+                static_cast<unsigned long long>(stats[OpKind::query].started));
 }
 
 }  // namespace
