@@ -96,8 +96,7 @@ void load_threads(benchmark::State& state, Shape shape, bool concurrent) {
   state.counters["posts"] = static_cast<double>(posts);
   state.counters["levels"] = static_cast<double>(levels);
   state.counters["queries"] = static_cast<double>(stats[mockdb::OpKind::query].started) / per_load;
-  state.counters["latencies"] = workbook::to_ms(busy) /
-                                static_cast<double>(state.iterations()) /
+  state.counters["latencies"] = workbook::to_ms(busy) / static_cast<double>(state.iterations()) /
                                 workbook::to_ms(workbook::Clock::duration(kLatency));
   state.counters["ideal"] = ideal;
   state.counters["in_flight"] = static_cast<double>(stats[mockdb::OpKind::query].max_in_flight);
@@ -108,9 +107,8 @@ void register_shape(const char* shape_name, Shape shape, const std::vector<std::
     const std::string name = std::string(workbook::variant_name()) + "/" + shape_name +
                              (concurrent ? "/concurrent" : "/sequential");
     auto* benchmark = benchmark::RegisterBenchmark(
-        name.c_str(), [shape, concurrent](benchmark::State& state) {
-          load_threads(state, shape, concurrent);
-        });
+        name.c_str(),
+        [shape, concurrent](benchmark::State& state) { load_threads(state, shape, concurrent); });
     for (const std::int64_t size : sizes) benchmark->Arg(size);
     benchmark->Unit(benchmark::kMillisecond)->UseRealTime();
   }

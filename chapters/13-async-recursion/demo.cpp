@@ -8,6 +8,9 @@
 //                                 level co_awaits the next) and reports how
 //                                 far the native stack grew and how many heap
 //                                 bytes each level's frame took;
+//   ch13_demo_fix --load-chain N  loads a chain of N posts (no latency) with
+//                                 this build's load_thread() and reports the
+//                                 heap it held at its peak, per level;
 //   ch13_demo_fix --post-chain N  builds a loaded thread N levels deep (a
 //                                 ch13::Post chain) and destroys it, which
 //                                 recurses on the native stack.
@@ -16,8 +19,8 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
-#include <boost/json/serialize.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/json/serialize.hpp>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -39,6 +42,13 @@ namespace asio = boost::asio;
 using namespace std::chrono_literals;
 
 namespace {
+
+// Bytes the heap has handed out and not taken back; glibc's count sees the
+// frames Asio allocates with aligned_alloc (not through operator new).
+std::size_t heap_in_use() {
+  const struct mallinfo2 info = ::mallinfo2();
+  return info.uordblks + info.hblkhd;
+}
 
 // A database that draws each fetch of a post's replies in a trace of its
 // own, labelled with the post, and sends everything to the mock.
@@ -65,6 +75,8 @@ class DrawnDatabase final : public mockdb::DatabaseService {
     return inner_.remove(std::move(table), id);
   }
   asio::awaitable<mockdb::Rows> query(std::string sql, mockdb::Params params) override {
+    const std::size_t heap = heap_in_use();
+    if (heap > peak_heap) peak_heap = heap;
     const auto span = trace.begin("replies", "of post " + boost::json::serialize(params.at(0)));
     auto rows = co_await inner_.query(std::move(sql), std::move(params));
     trace.end(span, workbook::Outcome::ok);
@@ -72,6 +84,7 @@ class DrawnDatabase final : public mockdb::DatabaseService {
   }
 
   workbook::Trace trace{"replies"};
+  std::size_t peak_heap = 0;  // the most heap in use when a query started
 
  private:
   mockdb::MockDatabase& inner_;
@@ -93,34 +106,27 @@ void load_a_thread() {
 
   workbook::TimelineOptions options;
   options.title = std::string("Chapter 13, ") + workbook::variant_name() +
-                  ": load_thread() of 15 posts in 4 levels, 30 ms per read or query";
+                  ": load_thread(), 15 posts, 4 levels, 30 ms a query";
   std::cout << workbook::render_timeline(drawn.trace.spans(), options);
   const double latencies = workbook::to_ms(took) / workbook::to_ms(kLatency);
   std::printf(
-      "%zu posts in %zu levels loaded in %.0f ms = %.1f latencies, with at most %zu queries in "
+      "%zu posts in %zu levels loaded in %.0f ms = %.1f latencies, with at most %zu quer%s in "
       "flight\n(one post after another: 1 + 15 = 16 latencies; one level after another: "
       "1 + 4 = 5)\n",
       ch13::count_posts(thread), ch13::count_levels(thread), workbook::to_ms(took), latencies,
-      db.stats()[mockdb::OpKind::query].max_in_flight);
+      db.stats()[mockdb::OpKind::query].max_in_flight,
+      db.stats()[mockdb::OpKind::query].max_in_flight == 1 ? "y" : "ies");
 }
 
 // ---- the measurements of recursion itself ----
 
 // Where this function's own stack frame is: a native stack address.
 [[gnu::noinline]] std::uintptr_t native_stack_here() {
-  volatile char here = 0;
-  return reinterpret_cast<std::uintptr_t>(&here);
-}
-
-// Bytes the heap has handed out and not taken back; glibc's count sees the
-// frames Asio allocates with aligned_alloc (not through operator new).
-std::size_t heap_in_use() {
-  const struct mallinfo2 info = ::mallinfo2();
-  return info.uordblks + info.hblkhd;
+  return reinterpret_cast<std::uintptr_t>(__builtin_frame_address(0));
 }
 
 struct Depth {
-  std::uintptr_t top = 0;    // a native stack address in the outermost level
+  std::uintptr_t top = 0;     // a native stack address in the outermost level
   std::uintptr_t bottom = 0;  // the same in the innermost level
   std::size_t heap_top = 0;   // heap in use in the outermost level
   std::size_t heap_bottom = 0;
@@ -152,10 +158,29 @@ void measure_depth(int levels) {
   const int reached = workbook::run_to_completion(ctx, start_descent(levels, seen));
   const auto grew = static_cast<long long>(seen.top) - static_cast<long long>(seen.bottom);
   std::printf(
-      "awaited a chain of %d coroutines (reached %d): the native stack grew by %lld bytes "
-      "from the outermost level to the innermost; the heap by %zu bytes, %.1f per level\n",
+      "awaited a chain of %d coroutines (reached %d): native stack at the innermost level "
+      "minus at the outermost: %+lld bytes; heap: %zu bytes more, %.1f per level\n",
       levels, reached, grew, seen.heap_bottom - seen.heap_top,
       static_cast<double>(seen.heap_bottom - seen.heap_top) / levels);
+}
+
+void measure_load_chain(int levels) {
+  asio::io_context ctx;
+  mockdb::MockDatabase db{mockdb::MockConfig{.max_connections = 100, .trace = false}};
+  const mockdb::Id root = workbook::run_to_completion(ctx, ch13::add_chain(db, levels));
+  DrawnDatabase drawn(db);
+  drawn.trace.set_enabled(false);
+  const std::size_t before = heap_in_use();
+  std::size_t posts = 0;
+  {
+    const ch13::Post thread = workbook::run_to_completion(ctx, ch13::load_thread(drawn, root, 8));
+    posts = ch13::count_posts(thread);
+  }
+  const std::size_t peak = drawn.peak_heap - before;
+  std::printf(
+      "%s: loaded a chain of %zu posts; at its peak (the last query) the load held %zu heap "
+      "bytes, %.1f per level (the tree so far included)\n",
+      workbook::variant_name(), posts, peak, static_cast<double>(peak) / levels);
 }
 
 void measure_post_chain(int levels) {
@@ -179,9 +204,13 @@ void measure_post_chain(int levels) {
 int main(int argc, char** argv) {
   if (argc == 3 && std::strcmp(argv[1], "--depth") == 0) {
     const int levels = std::atoi(argv[2]);
-    return workbook::run_demo("the chapter 13 depth measurement", [levels] {
-      measure_depth(levels);
-    });
+    return workbook::run_demo("the chapter 13 depth measurement",
+                              [levels] { measure_depth(levels); });
+  }
+  if (argc == 3 && std::strcmp(argv[1], "--load-chain") == 0) {
+    const int levels = std::atoi(argv[2]);
+    return workbook::run_demo("the chapter 13 chain measurement",
+                              [levels] { measure_load_chain(levels); });
   }
   if (argc == 3 && std::strcmp(argv[1], "--post-chain") == 0) {
     const int levels = std::atoi(argv[2]);

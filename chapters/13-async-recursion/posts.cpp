@@ -24,8 +24,7 @@ Post from_row(const mockdb::Row& row) {
 
 std::string post_text(mockdb::Id id) { return "post " + std::to_string(id); }
 
-boost::asio::awaitable<std::optional<Post>> fetch_post(mockdb::DatabaseService& db,
-                                                       mockdb::Id id) {
+boost::asio::awaitable<std::optional<Post>> fetch_post(mockdb::DatabaseService& db, mockdb::Id id) {
   const std::optional<mockdb::Row> row = co_await db.read(kPostsTable, id);
   if (!row) co_return std::nullopt;
   co_return from_row(*row);

@@ -207,8 +207,8 @@ class AsyncRecursion : public testing::Test {
       std::vector<Id> below;
       for (const Id id : level) {
         const auto found = replies.find(id);
-        if (found != replies.end()) below.insert(below.end(), found->second.begin(),
-                                                 found->second.end());
+        if (found != replies.end())
+          below.insert(below.end(), found->second.begin(), found->second.end());
       }
       level = std::move(below);
     }
@@ -243,12 +243,13 @@ class AsyncRecursion : public testing::Test {
       return false;
     }
     if (seen.left_in_flight != 0) {
-      ADD_FAILURE() << format("%s returned after %.0f ms while %zu operations were still in "
-                              "flight; expected every query it started to have ended.\nA "
-                              "query spawned with `detached` reports to nobody, and a sleep "
-                              "only guesses how long queries take: wait for the queries "
-                              "themselves.",
-                              seen.what.c_str(), workbook::to_ms(seen.took), seen.left_in_flight);
+      ADD_FAILURE() << format(
+          "%s returned after %.0f ms while %zu operations were still in "
+          "flight; expected every query it started to have ended.\nA "
+          "query spawned with `detached` reports to nobody, and a sleep "
+          "only guesses how long queries take: wait for the queries "
+          "themselves.",
+          seen.what.c_str(), workbook::to_ms(seen.took), seen.left_in_flight);
       return false;
     }
     return true;
@@ -265,9 +266,9 @@ class AsyncRecursion : public testing::Test {
     auto report = [&](const std::string& mistake) {
       if (mistakes++ < kMaxReported) ADD_FAILURE() << seen.what << ": " << mistake;
     };
-    if (tree.id != seen.root) report(format("returned post %lld at the top; expected post %lld",
-                                            static_cast<long long>(tree.id),
-                                            static_cast<long long>(seen.root)));
+    if (tree.id != seen.root)
+      report(format("returned post %lld at the top; expected post %lld",
+                    static_cast<long long>(tree.id), static_cast<long long>(seen.root)));
     if (tree.parent != expected_parent->at("parent").to_number<Id>()) {
       report(format("post %lld says it replies to %lld; the database says %lld",
                     static_cast<long long>(tree.id), static_cast<long long>(tree.parent),
@@ -301,11 +302,12 @@ class AsyncRecursion : public testing::Test {
       std::vector<Id> sorted = got;
       std::sort(sorted.begin(), sorted.end());
       if (sorted == want) {
-        report(format("the replies of post %lld came in the order %s; expected id order, %s, as "
-                      "load_thread() promises.\nThat is the order their loads completed in: "
-                      "keep each post's replies in the order fetch_replies() gave them, and fill "
-                      "in their own replies in place.",
-                      static_cast<long long>(post.id), join(got).c_str(), join(want).c_str()));
+        report(
+            format("the replies of post %lld came in the order %s; expected id order, %s, as "
+                   "load_thread() promises.\nThat is the order their loads completed in: "
+                   "keep each post's replies in the order fetch_replies() gave them, and fill "
+                   "in their own replies in place.",
+                   static_cast<long long>(post.id), join(got).c_str(), join(want).c_str()));
       } else {
         report(format("post %lld has the replies %s in the database; the loaded thread has %s",
                       static_cast<long long>(post.id), join(want).c_str(),
@@ -338,10 +340,11 @@ class AsyncRecursion : public testing::Test {
                        "most `limit` queries running (chapter 12's workers).";
     }
     if (seen.reads != 1 || seen.queries != posts) {
-      ADD_FAILURE() << format("%s made %llu reads and %llu queries for %zu posts; expected one "
-                              "read (the opening post) and one query per post (its replies)",
-                              seen.what.c_str(), static_cast<unsigned long long>(seen.reads),
-                              static_cast<unsigned long long>(seen.queries), posts);
+      ADD_FAILURE() << format(
+          "%s made %llu reads and %llu queries for %zu posts; expected one "
+          "read (the opening post) and one query per post (its replies)",
+          seen.what.c_str(), static_cast<unsigned long long>(seen.reads),
+          static_cast<unsigned long long>(seen.queries), posts);
     }
     const double one = workbook::to_ms(kLatency);
     const double took = workbook::to_ms(seen.took);
@@ -455,11 +458,11 @@ TEST_F(AsyncRecursion, RepliesComeInIdOrderWhateverOrderTheyCompleteIn) {
   if (!expect_returned(seen)) return;
   expect_shape(seen);
   const std::size_t levels = widths(root).size();
-  EXPECT_LE(seen.took, kLatency + levels * 20ms)
-      << format("%s took %.0f ms; expected at most %.0f ms: the read, then at most 20 ms per "
-                "level (%zu levels)",
-                seen.what.c_str(), workbook::to_ms(seen.took),
-                workbook::to_ms(kLatency + levels * 20ms), levels);
+  EXPECT_LE(seen.took, kLatency + levels * 20ms) << format(
+      "%s took %.0f ms; expected at most %.0f ms: the read, then at most 20 ms per "
+      "level (%zu levels)",
+      seen.what.c_str(), workbook::to_ms(seen.took), workbook::to_ms(kLatency + levels * 20ms),
+      levels);
 }
 
 TEST_F(AsyncRecursion, AMissingPostIsNoSuchPost) {
@@ -496,11 +499,12 @@ TEST_F(AsyncRecursion, AFailedQueryFailsTheLoadOnceEveryQueryHasEnded) {
     return;
   }
   if (seen.returned()) {
-    ADD_FAILURE() << format("%s returned a thread of %zu posts although the query for the "
-                            "replies of post 6 failed with connection_reset; expected that "
-                            "DatabaseError: a tree with a hole in it looks complete to the page "
-                            "that shows it. Let the error through.",
-                            seen.what.c_str(), ch13::count_posts(*seen.tree));
+    ADD_FAILURE() << format(
+        "%s returned a thread of %zu posts although the query for the "
+        "replies of post 6 failed with connection_reset; expected that "
+        "DatabaseError: a tree with a hole in it looks complete to the page "
+        "that shows it. Let the error through.",
+        seen.what.c_str(), ch13::count_posts(*seen.tree));
     return;
   }
   try {
@@ -512,11 +516,11 @@ TEST_F(AsyncRecursion, AFailedQueryFailsTheLoadOnceEveryQueryHasEnded) {
     ADD_FAILURE() << seen.what << " threw \"" << e.what()
                   << "\"; expected the query's DatabaseError (connection_reset)";
   }
-  EXPECT_EQ(seen.left_in_flight, 0u)
-      << format("%s threw after %.0f ms while %zu queries were still in flight; expected every "
-                "query it started to have ended (completed, or cancelled and waited for) before "
-                "it throws: the caller may destroy the database at once.",
-                seen.what.c_str(), workbook::to_ms(seen.took), seen.left_in_flight);
+  EXPECT_EQ(seen.left_in_flight, 0u) << format(
+      "%s threw after %.0f ms while %zu queries were still in flight; expected every "
+      "query it started to have ended (completed, or cancelled and waited for) before "
+      "it throws: the caller may destroy the database at once.",
+      seen.what.c_str(), workbook::to_ms(seen.took), seen.left_in_flight);
 }
 
 TEST_F(AsyncRecursion, AFailedReadOfTheOpeningPostFailsTheLoad) {
@@ -552,7 +556,7 @@ TEST_F(AsyncRecursion, ALimitOfZeroIsRefused) {
 }
 
 TEST_F(AsyncRecursion, TwoLoadsOnOneLoopEachGetTheirOwnThread) {
-  const Id first = build(ch13::add_balanced_thread(db, 3, 3));  // 13 posts
+  const Id first = build(ch13::add_balanced_thread(db, 3, 3));   // 13 posts
   const Id second = build(ch13::add_balanced_thread(db, 2, 4));  // 15 posts
   ready();
   Load a;
@@ -581,12 +585,12 @@ TEST_F(AsyncRecursion, TwoLoadsOnOneLoopEachGetTheirOwnThread) {
   const mockdb::Stats stats = db.stats();
   EXPECT_LE(stats[OpKind::query].max_in_flight, 8u)
       << "two loads of limit 4 had more than 8 queries in flight";
-  EXPECT_TRUE(stats[OpKind::query].started == 28 && stats[OpKind::read].started == 2)
-      << format("two loads at once, of threads of 13 and 15 posts, made %llu reads and %llu "
-                "queries; expected 2 reads and 28 queries, one per post: the loads shared some "
-                "of their progress (a static or global variable?). Each call owns its own.",
-                static_cast<unsigned long long>(stats[OpKind::read].started),
-                static_cast<unsigned long long>(stats[OpKind::query].started));
+  EXPECT_TRUE(stats[OpKind::query].started == 28 && stats[OpKind::read].started == 2) << format(
+      "two loads at once, of threads of 13 and 15 posts, made %llu reads and %llu "
+      "queries; expected 2 reads and 28 queries, one per post: the loads shared some "
+      "of their progress (a static or global variable?). Each call owns its own.",
+      static_cast<unsigned long long>(stats[OpKind::read].started),
+      static_cast<unsigned long long>(stats[OpKind::query].started));
 }
 
 }  // namespace

@@ -1,4 +1,4 @@
-// RIGHT: recursion, every reply's subtree at once, a token of the limit held around each query only.
+// RIGHT: recursion, every reply's subtree at once; a token of the limit is held per query only.
 //
 // load_below() fetches a post's replies, then loads the subtree of every
 // reply at once (a parallel group of recursive calls) and returns when all

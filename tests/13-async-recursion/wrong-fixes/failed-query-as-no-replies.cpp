@@ -6,8 +6,8 @@
 #include <boost/asio/experimental/parallel_group.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <exception>
 #include <boost/system/system_error.hpp>
+#include <exception>
 #include <stdexcept>
 #include <utility>
 

@@ -6,8 +6,8 @@
 #include <boost/asio/experimental/parallel_group.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <exception>
 #include <cstddef>
+#include <exception>
 #include <stdexcept>
 #include <utility>
 
@@ -59,7 +59,7 @@ asio::awaitable<void> fetch_level(mockdb::DatabaseService& db, const std::vector
 
 // The replies of the posts of one level that share a parent, `limit` at a time.
 asio::awaitable<void> fetch_family(mockdb::DatabaseService& db, std::vector<Post*> family,
-                                  std::size_t limit) {
+                                   std::size_t limit) {
   co_await fetch_level(db, family, limit);
 }
 
@@ -82,8 +82,8 @@ asio::awaitable<Post> load_thread(mockdb::DatabaseService& db, mockdb::Id root, 
       while (end < level.size() && level[end]->parent == level[first]->parent) ++end;
       std::vector<Post*> family(level.begin() + static_cast<std::ptrdiff_t>(first),
                                 level.begin() + static_cast<std::ptrdiff_t>(end));
-      families.push_back(asio::co_spawn(ex, fetch_family(db, std::move(family), limit),
-                                        asio::deferred));
+      families.push_back(
+          asio::co_spawn(ex, fetch_family(db, std::move(family), limit), asio::deferred));
       first = end;
     }
     auto [order, errors] = co_await asio::experimental::make_parallel_group(std::move(families))

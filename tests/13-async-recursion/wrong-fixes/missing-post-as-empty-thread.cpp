@@ -59,7 +59,8 @@ asio::awaitable<void> fetch_level(mockdb::DatabaseService& db, const std::vector
 asio::awaitable<Post> load_thread(mockdb::DatabaseService& db, mockdb::Id root, std::size_t limit) {
   require_a_limit(limit);
   std::optional<Post> thread = co_await fetch_post(db, root);
-  if (!thread) co_return Post{.id = root, .parent = 0, .text = {}, .replies = {}};  // nothing to show
+  if (!thread)
+    co_return Post{.id = root, .parent = 0, .text = {}, .replies = {}};  // nothing to show
   //! [fix]
   // The posts whose replies are not fetched yet: one level of the tree. The
   // pointers stay valid: a post's replies vector is filled once, and only its
