@@ -81,15 +81,15 @@ void load_threads(benchmark::State& state, Shape shape, bool concurrent) {
     busy += workbook::Clock::now() - start;
   }
   // What level by level takes: the read, then ceil(width / limit) per level.
-  double ideal = 1;
+  std::size_t ideal = 1;
   if (shape == Shape::balanced) {
     for (std::size_t width = 1, l = 0; l < levels; ++l, width *= 2) {
-      ideal += static_cast<double>((width + kLimit - 1) / kLimit);
+      ideal += (width + kLimit - 1) / kLimit;
     }
   } else if (shape == Shape::chain) {
-    ideal += static_cast<double>(levels);
+    ideal += levels;
   } else {
-    ideal += 1 + static_cast<double>((posts - 1 + kLimit - 1) / kLimit);
+    ideal += 1 + (posts - 1 + kLimit - 1) / kLimit;
   }
   const auto stats = db.stats();
   const double per_load = completed > 0 ? static_cast<double>(completed) : 1.0;
@@ -98,7 +98,7 @@ void load_threads(benchmark::State& state, Shape shape, bool concurrent) {
   state.counters["queries"] = static_cast<double>(stats[mockdb::OpKind::query].started) / per_load;
   state.counters["latencies"] = workbook::to_ms(busy) / static_cast<double>(state.iterations()) /
                                 workbook::to_ms(workbook::Clock::duration(kLatency));
-  state.counters["ideal"] = ideal;
+  state.counters["ideal"] = static_cast<double>(ideal);
   state.counters["in_flight"] = static_cast<double>(stats[mockdb::OpKind::query].max_in_flight);
 }
 

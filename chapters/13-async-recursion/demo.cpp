@@ -17,6 +17,7 @@
 // Run them under a small stack (`ulimit -s 256`) to see which one needs it.
 #include <malloc.h>
 
+#include <bit>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -122,7 +123,7 @@ void load_a_thread() {
 
 // Where this function's own stack frame is: a native stack address.
 [[gnu::noinline]] std::uintptr_t native_stack_here() {
-  return reinterpret_cast<std::uintptr_t>(__builtin_frame_address(0));
+  return std::bit_cast<std::uintptr_t>(__builtin_frame_address(0));
 }
 
 struct Depth {

@@ -282,7 +282,7 @@ class AsyncRecursion : public testing::Test {
       todo.pop_back();
       ++found;
       if (post.text != ch13::post_text(post.id)) {
-        report(format("post %lld has the text \"%s\"; expected \"%s\"",
+        report(format(R"(post %lld has the text "%s"; expected "%s")",
                       static_cast<long long>(post.id), post.text.c_str(),
                       ch13::post_text(post.id).c_str()));
       }
@@ -444,6 +444,7 @@ TEST_F(AsyncRecursion, RepliesComeInIdOrderWhateverOrderTheyCompleteIn) {
   // 20 ms: a reply whose subtree is loaded first is rarely the first reply.
   const Id root = add(0);
   std::vector<Id> replies;
+  replies.reserve(5);
   for (int r = 0; r < 5; ++r) replies.push_back(add(root));
   for (int r = 0; r < 5; ++r) {
     Id under = replies[static_cast<std::size_t>(r)];
