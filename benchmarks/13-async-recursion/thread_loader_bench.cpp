@@ -120,7 +120,7 @@ const bool registered = [] {
         load_threads(state, Shape::balanced, concurrent);
       },
       {3, 5, 7});
-  register_shape("chain", Shape::chain, {32, 128});
+  register_shape("chain", Shape::chain, {16, 64});
   register_shape("star", Shape::star, {32, 128});
   return true;
 }();

@@ -95,7 +95,9 @@ boost::asio::awaitable<mockdb::Id> add_chain(mockdb::DatabaseService& db, int le
 std::string post_text(mockdb::Id id);
 
 /// How many posts `tree` holds (itself included), and how many levels deep it
-/// is (1 for a post without replies).
+/// is (1 for a post without replies). Both recurse on the native stack, one
+/// call per level, as ~Post does: fine for the chapter's threads, not for a
+/// chain of a million posts (the lesson measures where that breaks).
 std::size_t count_posts(const Post& tree) noexcept;
 std::size_t count_levels(const Post& tree) noexcept;
 
