@@ -9,7 +9,10 @@
 // than the limit would deadlock. The queries of a level may now overlap with
 // those of the next, so a level does not wait for the slowest post of the
 // one above (greedy rather than level by level); every post's subtree still
-// starts the moment its replies are in.
+// starts the moment its replies are in. The group waits with
+// wait_for_one_error(): the first failure cancels the other subtrees (their
+// queries, or their wait for a token), so a failed load goes no further, and
+// the group still waits for every one of them to end before it rethrows.
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/deferred.hpp>
 #include <boost/asio/experimental/channel.hpp>
@@ -66,9 +69,9 @@ asio::awaitable<void> load_below(mockdb::DatabaseService& db, Post& post, Tokens
     subtrees.push_back(asio::co_spawn(ex, load_below(db, reply, tokens), asio::deferred));
   }
   auto [order, errors] = co_await asio::experimental::make_parallel_group(std::move(subtrees))
-                             .async_wait(asio::experimental::wait_for_all(), asio::use_awaitable);
-  for (const std::exception_ptr& error : errors) {
-    if (error) std::rethrow_exception(error);  // every subtree has ended by now
+                             .async_wait(asio::experimental::wait_for_one_error(), asio::use_awaitable);
+  for (const std::size_t i : order) {  // the first failure, not the cancellations it caused
+    if (errors[i]) std::rethrow_exception(errors[i]);  // every subtree has ended by now
   }
 }
 
