@@ -62,6 +62,12 @@ class NoSuchPost : public std::runtime_error {
 /// partial tree. It is thrown once every query the call started has ended
 /// (completed, or cancelled and waited for): no query is left running when
 /// load_thread() returns or throws, so the caller may destroy `db` at once.
+/// A failed load goes no further: after a read or query has failed, it asks
+/// for the replies of no post found after that failure (the queries already
+/// running, and a level's posts known before it, may still end; cancelling
+/// them is allowed too). The read of `root` and the query for its replies
+/// may run together, since both need only the id: if the read fails or finds
+/// nothing, that query must have ended before the load throws.
 /// `limit` must be at least 1: std::invalid_argument, thrown before anything
 /// is read. Each call owns its progress: several calls may run on one loop.
 boost::asio::awaitable<Post> load_thread(mockdb::DatabaseService& db, mockdb::Id root,

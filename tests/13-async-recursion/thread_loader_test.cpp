@@ -288,11 +288,17 @@ class AsyncRecursion : public testing::Test {
   bool expect_returned(const Load& seen) const {
     if (!seen.never_completed.empty()) {
       ADD_FAILURE() << seen.what << " never completed: the loop ran out of work while it was "
-                    << "still waiting, after " << seen.queries << " queries.\nSomething it "
-                    << "awaits can only be given by a part of it that is itself waiting: a "
-                    << "token of the limit held while a post waits for its replies' subtrees, "
-                    << "say, which deadlocks once the thread is deeper than the limit. Hold a "
-                    << "token only around the query itself.\n(" << seen.never_completed << ")";
+                    << "still waiting, after " << seen.queries << " queries.\nIt awaits "
+                    << "something that nothing left on the loop will ever give. Two causes "
+                    << "give this, and the report below cannot tell them apart: (1) a timer "
+                    << "that is not on the workbook clock (a plain asio::steady_timer waits "
+                    << "for real time, and the test's time is virtual: use workbook::Timer or "
+                    << "workbook::sleep_for, or better, no polling at all); (2) something "
+                    << "that only a part of the load that is itself waiting can give: a "
+                    << "token of the limit held while a post waits for its replies' "
+                    << "subtrees, say, which deadlocks once the thread is deeper than the "
+                    << "limit. Hold a token only around the query itself.\n("
+                    << seen.never_completed << ")";
       return false;
     }
     if (seen.thrown) {
@@ -555,8 +561,8 @@ TEST_F(AsyncRecursion, AWideLevelOfUnevenQueriesKeepsEverySlotBusy) {
   for (std::size_t r = 0; r < replies.size(); ++r)
     uneven.set_query_latency(replies[r], r % 4 == 0 ? 40ms : 1ms);
   constexpr std::size_t kLimit = 4;
-  const Load seen = load("a post with 16 replies whose queries take 1 or 40 ms", root, kLimit,
-                         &uneven);
+  const Load seen =
+      load("a post with 16 replies whose queries take 1 or 40 ms", root, kLimit, &uneven);
   if (!expect_returned(seen)) return;
   expect_shape(seen);
   if (uneven.max_in_flight() > kLimit) {
@@ -724,10 +730,9 @@ TEST_F(AsyncRecursion, AFailedQueryFailsTheLoadOnceEveryQueryHasEnded) {
     }
     const auto found = found_at.find(e.post);
     if (e.at >= failed_at && found != found_at.end() && found->second > failed_at) {
-      late.push_back(format("post %lld (found at %.0f ms, queried at %.0f ms)",
-                            static_cast<long long>(e.post),
-                            workbook::to_ms(found->second - failed_at),
-                            workbook::to_ms(e.at - failed_at)));
+      late.push_back(
+          format("post %lld (found at %.0f ms, queried at %.0f ms)", static_cast<long long>(e.post),
+                 workbook::to_ms(found->second - failed_at), workbook::to_ms(e.at - failed_at)));
     }
   }
   if (!late.empty()) {
@@ -847,10 +852,10 @@ TEST_F(AsyncRecursion, TwoLoadsOnOneLoopEachGetTheirOwnThread) {
   }
   if (stats[OpKind::query].started != 28 || stats[OpKind::read].started != 2) {
     ADD_FAILURE() << format(
-      "two loads at once, of threads of 13 and 15 posts, made %llu reads and %llu "
-      "queries; expected 2 reads and 28 queries, one per post: the loads shared some "
-      "of their progress (a static or global variable?). Each call owns its own.",
-      static_cast<unsigned long long>(stats[OpKind::read].started),
+        "two loads at once, of threads of 13 and 15 posts, made %llu reads and %llu "
+        "queries; expected 2 reads and 28 queries, one per post: the loads shared some "
+        "of their progress (a static or global variable?). Each call owns its own.",
+        static_cast<unsigned long long>(stats[OpKind::read].started),
         static_cast<unsigned long long>(stats[OpKind::query].started));
   }
 }

@@ -68,8 +68,9 @@ asio::awaitable<void> load_below(mockdb::DatabaseService& db, Post& post, Tokens
   for (Post& reply : post.replies) {
     subtrees.push_back(asio::co_spawn(ex, load_below(db, reply, tokens), asio::deferred));
   }
-  auto [order, errors] = co_await asio::experimental::make_parallel_group(std::move(subtrees))
-                             .async_wait(asio::experimental::wait_for_one_error(), asio::use_awaitable);
+  auto [order, errors] =
+      co_await asio::experimental::make_parallel_group(std::move(subtrees))
+          .async_wait(asio::experimental::wait_for_one_error(), asio::use_awaitable);
   for (const std::size_t i : order) {  // the first failure, not the cancellations it caused
     if (errors[i]) std::rethrow_exception(errors[i]);  // every subtree has ended by now
   }
