@@ -14,11 +14,13 @@
 //    replies of each post come in id order (not the order they completed);
 //  - one read and one query per post (each post's replies fetched once);
 //  - never more queries in flight than the limit; no level waits longer than
-//    its width needs, so it takes at most the time above;
+//    its width needs, so it takes at most the time above; no slot sits idle
+//    while a post of the level waits (queries of uneven length, 1 or 40 ms);
 //  - a missing post is NoSuchPost; a failed read or query fails the whole
 //    load with that DatabaseError, and no query is left running when it
-//    throws (nor when it returns); a limit of 0 is invalid_argument;
-//  - it completes whatever the limit and the depth (a bound held across a
+//    throws (nor when it returns), nor started for a post found after the
+//    failure; a limit of 0 is invalid_argument;
+//  - it completes whatever the limit and the depth (a chain of 2,500 posts) (a bound held across a
 //    recursive wait deadlocks: the watchdog and NeverCompleted turn that into
 //    a message); two loads on one loop each get their own tree.
 // The gallery in wrong-fixes/ is what these checks are written against.
