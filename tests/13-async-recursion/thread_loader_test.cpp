@@ -575,6 +575,7 @@ TEST_F(AsyncRecursion, AWideLevelOfUnevenQueriesKeepsEverySlotBusy) {
   // given the next reply at once, not when the slowest of its group ends.
   const Id root = add(0);
   std::vector<Id> replies;
+  replies.reserve(16);
   for (int r = 0; r < 16; ++r) replies.push_back(add(root));
   ready();
   db.set_latency(OpKind::query, mockdb::Latency::none());
