@@ -64,8 +64,8 @@ class NoSuchPost : public std::runtime_error {
 /// load_thread() returns or throws, so the caller may destroy `db` at once.
 /// A failed load goes no further: after a read or query has failed, it asks
 /// for the replies of no post found after that failure (the queries already
-/// running, and a level's posts known before it, may still end; cancelling
-/// them is allowed too). The read of `root` and the query for its replies
+/// running may end, and the posts of a level known before it may still be
+/// fetched; cancelling them instead is right too). The read of `root` and the query for its replies
 /// may run together, since both need only the id: if the read fails or finds
 /// nothing, that query must have ended before the load throws.
 /// `limit` must be at least 1: std::invalid_argument, thrown before anything
