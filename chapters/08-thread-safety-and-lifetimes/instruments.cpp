@@ -41,7 +41,9 @@ class ViewCache::Visit {
 };
 
 ViewCache::ViewCache(std::size_t notes, std::chrono::milliseconds overlap_probe)
-    : views_(notes, -1), overlap_probe_(overlap_probe) {}
+    : views_(notes, -1),
+      probe_left_us_(std::chrono::microseconds(overlap_probe).count()),
+      overlap_probe_(overlap_probe) {}
 
 std::size_t ViewCache::slot(mockdb::Id note) const {
   if (note < 1 || static_cast<std::size_t>(note) > views_.size()) {
@@ -59,16 +61,26 @@ std::optional<std::int64_t> ViewCache::find(mockdb::Id note) const {
 
 void ViewCache::put(mockdb::Id note, std::int64_t views) {
   const Visit visit(*this);
-  if (overlap_probe_.count() > 0 && !probed_.exchange(true, std::memory_order_relaxed)) {
-    // The probe: wait for a call on another thread to come in, as a thread
-    // preempted here would. Only a call nothing keeps out can.
-    const auto until = std::chrono::steady_clock::now() + overlap_probe_;
-    while (overlaps_.load(std::memory_order_relaxed) == 0 &&
-           std::chrono::steady_clock::now() < until) {
+  probe();
+  views_[slot(note)] = views;
+}
+
+void ViewCache::probe() {
+  // Wait a little in each write, as a thread preempted here would, for a
+  // call on another thread to come in (only a call nothing keeps out can),
+  // until one has or the probe's budget is spent.
+  using Clock = std::chrono::steady_clock;
+  const std::chrono::microseconds slice = overlap_probe_ / 20;
+  while (overlaps_.load(std::memory_order_relaxed) == 0 &&
+         probe_left_us_.load(std::memory_order_relaxed) > 0) {
+    const auto start = Clock::now();
+    while (overlaps_.load(std::memory_order_relaxed) == 0 && Clock::now() - start < slice) {
       std::this_thread::yield();
     }
+    const auto spent = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - start);
+    probe_left_us_.fetch_sub(spent.count(), std::memory_order_relaxed);
+    if (overlaps_.load(std::memory_order_relaxed) == 0) return;  // the next write waits again
   }
-  views_[slot(note)] = views;
 }
 
 // ---- PageView

@@ -40,10 +40,10 @@ namespace ch08 {
 ///
 /// It checks that, as Go's runtime checks its maps: a call that starts while
 /// a call on another thread is still inside counts an overlap. To make an
-/// unsynchronised use certain to show on a multi-threaded loop, the first
-/// put() waits, up to `overlap_probe` of real time, for a call from another
-/// thread to overlap it; a cache behind a strand or a mutex makes that wait
-/// once, in vain. Its own counters are relaxed atomics, so they order nothing:
+/// unsynchronised use certain to show on a multi-threaded loop, each put()
+/// waits a twentieth of `overlap_probe` (real time) for a call from another
+/// thread to overlap it, until one has or the waits add up to `overlap_probe`:
+/// a cache behind a strand or a mutex spends that budget in vain. Its own counters are relaxed atomics, so they order nothing:
 /// ThreadSanitizer still sees every race on the counts.
 class ViewCache {
  public:
@@ -62,11 +62,12 @@ class ViewCache {
  private:
   class Visit;
   [[nodiscard]] std::size_t slot(mockdb::Id note) const;
+  void probe();
 
   std::vector<std::int64_t> views_;  // -1: not cached
   mutable std::atomic<int> inside_{0};
   mutable std::atomic<std::int64_t> overlaps_{0};
-  std::atomic<bool> probed_{false};
+  std::atomic<std::int64_t> probe_left_us_;
   std::chrono::milliseconds overlap_probe_;
 };
 

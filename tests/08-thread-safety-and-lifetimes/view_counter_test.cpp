@@ -81,10 +81,13 @@ TEST(ThreadSafety, ConcurrentViewsOfOneNoteAreAllCounted) {
   workbook::run_to_completion(ctx, add_notes(db));
   db.set_latency(mockdb::OpKind::read, mockdb::Latency::fixed(1ms));
   ViewCounter counter(db, ctx.get_executor(), kNotes);
-  for (int v = 0; v < kViewers; ++v) {
-    asio::co_spawn(ctx, view_repeatedly(counter, 1, kViewsEach), asio::detached);
+  {
+    workbook::Watchdog watchdog(5000ms, "16 coroutines counting views on one thread");
+    for (int v = 0; v < kViewers; ++v) {
+      asio::co_spawn(ctx, view_repeatedly(counter, 1, kViewsEach), asio::detached);
+    }
+    workbook::run_until_idle(ctx);
   }
-  workbook::run_until_idle(ctx);
   const std::int64_t expected = kStoredViews + std::int64_t{kViewers} * kViewsEach;
   const std::int64_t got = counter.cached_views(1);
   EXPECT_EQ(got, expected) << lost_updates(
@@ -163,7 +166,10 @@ TEST(Lifetimes, BackgroundViewsOwnWhatTheyUse) {
     auto request = std::make_unique<PageView>(note_of(i), reader_name(i));
     counter.record_in_background(*request);
   }
-  workbook::run_until_idle(ctx);
+  {
+    workbook::Watchdog watchdog(5000ms, "8 background views");
+    workbook::run_until_idle(ctx);
+  }
   const std::int64_t dead_reads = PageView::reads_after_destruction() - dead_reads_before;
   ASSERT_EQ(dead_reads, 0) << format(
       "use after free: record_in_background()'s task read a PageView %lld times after its "
@@ -210,7 +216,10 @@ TEST(Lifetimes, BackgroundViewsOutliveTheCounter) {
     ViewCounter counter(db, ctx.get_executor(), kNotes);
     counter.record_in_background(request);
   }  // the counter is gone; its task has not run yet
-  workbook::run_until_idle(ctx);
+  {
+    workbook::Watchdog watchdog(5000ms, "a background view");
+    workbook::run_until_idle(ctx);
+  }
   EXPECT_EQ(db.count("view_log"), 1U)
       << "a background view started by a ViewCounter destroyed before the task ran was not "
          "logged: the task must own what it shares with the counter (a shared_ptr to the "
