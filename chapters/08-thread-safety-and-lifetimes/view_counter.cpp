@@ -7,13 +7,13 @@
 // even on one thread; on two threads the reads and writes also race.
 // record_in_background() starts a task that keeps a reference to the
 // caller's PageView: the task runs after the caller has destroyed it.
+#include "view_counter.hpp"
+
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/json/object.hpp>
 #include <memory>
 #include <utility>
-
-#include "view_counter.hpp"
 
 namespace ch08 {
 

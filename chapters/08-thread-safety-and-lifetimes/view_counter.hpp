@@ -43,8 +43,8 @@ namespace ch08 {
 /// unsynchronised use certain to show on a multi-threaded loop, each put()
 /// waits a twentieth of `overlap_probe` (real time) for a call from another
 /// thread to overlap it, until one has or the waits add up to `overlap_probe`:
-/// a cache behind a strand or a mutex spends that budget in vain. Its own counters are relaxed atomics, so they order nothing:
-/// ThreadSanitizer still sees every race on the counts.
+/// a cache behind a strand or a mutex spends that budget in vain. Its own counters are relaxed
+/// atomics, so they order nothing: ThreadSanitizer still sees every race on the counts.
 class ViewCache {
  public:
   /// A cache for notes 1 .. notes.
@@ -164,8 +164,7 @@ void spawn_owned(const boost::asio::any_io_executor& executor,
   static_assert((!kBorrows<Params> && ...),
                 "spawn_owned: the coroutine borrows (a reference, pointer, string_view or "
                 "span parameter); take it by value, so that its frame owns it");
-  boost::asio::co_spawn(executor, coroutine(std::forward<Args>(args)...),
-                        boost::asio::detached);
+  boost::asio::co_spawn(executor, coroutine(std::forward<Args>(args)...), boost::asio::detached);
 }
 
 }  // namespace ch08

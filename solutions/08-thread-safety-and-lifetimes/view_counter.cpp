@@ -7,6 +7,8 @@
 // coroutine cached the note meanwhile. The background task takes the PageView
 // by value, so its frame owns a copy, and shares the state through a
 // shared_ptr, so it may outlive the ViewCounter too.
+#include "view_counter.hpp"
+
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/strand.hpp>
@@ -14,8 +16,6 @@
 #include <boost/json/object.hpp>
 #include <memory>
 #include <utility>
-
-#include "view_counter.hpp"
 
 namespace ch08 {
 
@@ -43,8 +43,8 @@ asio::awaitable<std::int64_t> load_views(mockdb::DatabaseService& db, mockdb::Id
 //! [fix-strand]
 // Run on the strand. Neither suspends: no other coroutine uses the cache
 // between their read and their write.
-asio::awaitable<std::optional<std::int64_t>> find_on_strand(std::shared_ptr<ViewCounter::State> state,
-                                                            mockdb::Id note) {
+asio::awaitable<std::optional<std::int64_t>> find_on_strand(
+    std::shared_ptr<ViewCounter::State> state, mockdb::Id note) {
   co_return state->cache.find(note);
 }
 

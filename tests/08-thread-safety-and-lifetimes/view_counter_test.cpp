@@ -12,6 +12,8 @@
 //
 // The test's own coroutines take the counter by reference: the loop runs, and
 // ends, inside the scope that owns it.
+#include "view_counter.hpp"
+
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -28,7 +30,6 @@
 #include <vector>
 
 #include "mockdb/mock_database.hpp"
-#include "view_counter.hpp"
 #include "workbook/clock.hpp"
 #include "workbook/format.hpp"
 #include "workbook/run.hpp"
@@ -111,17 +112,16 @@ TEST(ThreadSafetyThreads, ViewsOnTwoLoopThreadsAreAllCountedWithoutARace) {
   ViewCounter counter(db, ctx.get_executor(), kNotes, threads > 1 ? 100ms : 0ms);
   std::atomic<int> finished{0};
   std::atomic<int> failed{0};
-  const std::string what = format("%d coroutines counted %d views each of each of %zu notes on "
-                                  "%zu loop threads",
-                                  kViewersPerNote, kViewsEach, kNotes, threads);
+  const std::string what = format(
+      "%d coroutines counted %d views each of each of %zu notes on "
+      "%zu loop threads",
+      kViewersPerNote, kViewsEach, kNotes, threads);
   {
     workbook::Watchdog watchdog(5000ms, what);
     for (int v = 0; v < kViewersPerNote; ++v) {
       for (std::size_t n = 1; n <= kNotes; ++n) {
         asio::co_spawn(ctx, view_repeatedly(counter, static_cast<mockdb::Id>(n), kViewsEach),
-                       [&](const std::exception_ptr& e) {
-                         ++(e ? failed : finished);
-                       });
+                       [&](const std::exception_ptr& e) { ++(e ? failed : finished); });
       }
     }
     std::vector<std::jthread> loop;
@@ -132,8 +132,7 @@ TEST(ThreadSafetyThreads, ViewsOnTwoLoopThreadsAreAllCountedWithoutARace) {
   const std::int64_t expected = kStoredViews + std::int64_t{kViewersPerNote} * kViewsEach;
   for (std::size_t n = 1; n <= kNotes; ++n) {
     const std::int64_t got = counter.cached_views(static_cast<mockdb::Id>(n));
-    EXPECT_EQ(got, expected) << lost_updates(expected, got,
-                                             what + format(" (note %zu)", n));
+    EXPECT_EQ(got, expected) << lost_updates(expected, got, what + format(" (note %zu)", n));
   }
   const std::int64_t overlaps = counter.cache_overlaps();
   EXPECT_EQ(overlaps, 0) << format(

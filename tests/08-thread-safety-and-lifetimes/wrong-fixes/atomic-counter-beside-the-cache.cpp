@@ -4,12 +4,12 @@
 // The read and the write of the cache are one step again, and the views are
 // also counted in a std::atomic: but the cache is still used by two threads at
 // once. An atomic makes its own variable safe, nothing next to it.
+#include <atomic>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/json/object.hpp>
-#include <atomic>
 #include <memory>
 #include <utility>
 
@@ -41,8 +41,8 @@ asio::awaitable<std::int64_t> load_views(mockdb::DatabaseService& db, mockdb::Id
 
 // Run on the strand. Neither suspends: no other coroutine uses the cache
 // between their read and their write.
-asio::awaitable<std::optional<std::int64_t>> find_on_strand(std::shared_ptr<ViewCounter::State> state,
-                                                            mockdb::Id note) {
+asio::awaitable<std::optional<std::int64_t>> find_on_strand(
+    std::shared_ptr<ViewCounter::State> state, mockdb::Id note) {
   co_return state->cache.find(note);
 }
 

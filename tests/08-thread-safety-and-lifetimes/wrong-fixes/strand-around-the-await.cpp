@@ -39,8 +39,8 @@ asio::awaitable<std::int64_t> load_views(mockdb::DatabaseService& db, mockdb::Id
 
 // Run on the strand. Neither suspends: no other coroutine uses the cache
 // between their read and their write.
-asio::awaitable<std::optional<std::int64_t>> find_on_strand(std::shared_ptr<ViewCounter::State> state,
-                                                            mockdb::Id note) {
+asio::awaitable<std::optional<std::int64_t>> find_on_strand(
+    std::shared_ptr<ViewCounter::State> state, mockdb::Id note) {
   co_return state->cache.find(note);
 }
 
