@@ -41,9 +41,10 @@ namespace ch08 {
 /// It checks that, as Go's runtime checks its maps: a call that starts while
 /// a call on another thread is still inside counts an overlap. To make an
 /// unsynchronised use certain to show on a multi-threaded loop, each put()
-/// waits a twentieth of `overlap_probe` (real time) for a call from another
-/// thread to overlap it, until one has or the waits add up to `overlap_probe`:
-/// a cache behind a strand or a mutex spends that budget in vain. Its own counters are relaxed
+/// waits a twentieth of `overlap_probe` (real time) for a call on the same
+/// note from another thread to overlap it, until one has or the waits add up
+/// to `overlap_probe`: a cache behind a strand or a mutex spends that budget
+/// in vain. Its own counters are relaxed
 /// atomics, so they order nothing: ThreadSanitizer still sees every race on the counts.
 class ViewCache {
  public:
@@ -62,12 +63,14 @@ class ViewCache {
  private:
   class Visit;
   [[nodiscard]] std::size_t slot(mockdb::Id note) const;
-  void probe();
+  void probe(mockdb::Id note);
 
   std::vector<std::int64_t> views_;  // -1: not cached
   mutable std::atomic<int> inside_{0};
   mutable std::atomic<std::int64_t> overlaps_{0};
   std::atomic<std::int64_t> probe_left_us_;
+  std::atomic<mockdb::Id> probed_note_{0};  // the note a put() waits on, 0 if none
+  mutable std::atomic<std::int64_t> probe_hits_{0};
   std::chrono::milliseconds overlap_probe_;
 };
 
