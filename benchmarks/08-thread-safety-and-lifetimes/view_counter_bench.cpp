@@ -51,6 +51,7 @@ asio::awaitable<void> read_repeatedly(ch08::ViewCounter& counter, int views) {
 void run_threads(asio::io_context& ctx, int threads) {
   ctx.restart();
   std::vector<std::jthread> loop;
+  loop.reserve(static_cast<std::size_t>(threads));
   for (int t = 0; t < threads; ++t) loop.emplace_back([&ctx] { ctx.run(); });
 }
 

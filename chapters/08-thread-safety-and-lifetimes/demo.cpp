@@ -54,6 +54,7 @@ void demo() {
     }
     {
       std::vector<std::jthread> loop;
+      loop.reserve(2);
       for (int t = 0; t < 2; ++t) loop.emplace_back([&ctx] { ctx.run(); });
     }
     const std::int64_t counted = counter.cached_views(1);

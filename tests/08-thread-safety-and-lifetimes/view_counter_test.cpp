@@ -125,6 +125,7 @@ TEST(ThreadSafetyThreads, ViewsOnTwoLoopThreadsAreAllCountedWithoutARace) {
       }
     }
     std::vector<std::jthread> loop;
+    loop.reserve(threads);
     for (std::size_t t = 0; t < threads; ++t) loop.emplace_back([&ctx] { ctx.run(); });
   }
   ASSERT_EQ(failed.load(), 0) << what << ": " << failed.load() << " viewers failed";

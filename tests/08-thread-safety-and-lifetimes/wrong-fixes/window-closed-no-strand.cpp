@@ -18,7 +18,7 @@ namespace ch08 {
 namespace asio = boost::asio;
 
 struct ViewCounter::State {
-  State(mockdb::DatabaseService& database, asio::any_io_executor ex, std::size_t notes,
+  State(mockdb::DatabaseService& database, const asio::any_io_executor& ex, std::size_t notes,
         std::chrono::milliseconds overlap_probe)
       : db(database), executor(ex), strand(asio::make_strand(ex)), cache(notes, overlap_probe) {}
 
@@ -34,20 +34,6 @@ asio::awaitable<std::int64_t> load_views(mockdb::DatabaseService& db, mockdb::Id
   const std::optional<mockdb::Row> row = co_await db.read("notes", note);
   if (!row || !row->contains("views")) co_return 0;
   co_return row->at("views").as_int64();
-}
-
-// Run on the strand. Neither suspends: no other coroutine uses the cache
-// between their read and their write.
-asio::awaitable<std::optional<std::int64_t>> find_on_strand(
-    std::shared_ptr<ViewCounter::State> state, mockdb::Id note) {
-  co_return state->cache.find(note);
-}
-
-asio::awaitable<std::int64_t> add_on_strand(std::shared_ptr<ViewCounter::State> state,
-                                            mockdb::Id note, std::int64_t loaded) {
-  const std::int64_t views = state->cache.find(note).value_or(loaded) + 1;
-  state->cache.put(note, views);
-  co_return views;
 }
 
 asio::awaitable<std::int64_t> count_view(std::shared_ptr<ViewCounter::State> state,
