@@ -22,12 +22,30 @@ namespace ch08 {
 
 // ---- ViewCache
 
+namespace {
+
+// Every live ViewCache, and the overlaps of every ViewCache ever made: the
+// test reads them here, not through the counter that owns the cache.
+struct CacheRegistry {
+  std::mutex mutex;
+  std::unordered_set<const ViewCache*> alive;
+  std::atomic<std::int64_t> overlaps{0};
+};
+
+CacheRegistry& cache_registry() {
+  static CacheRegistry r;
+  return r;
+}
+
+}  // namespace
+
 // Marks one call as inside the cache, for as long as it runs.
 class ViewCache::Visit {
  public:
   Visit(const ViewCache& cache, mockdb::Id note) : cache_(cache) {
     if (cache_.inside_.fetch_add(1, std::memory_order_relaxed) > 0) {
       cache_.overlaps_.fetch_add(1, std::memory_order_relaxed);
+      cache_registry().overlaps.fetch_add(1, std::memory_order_relaxed);
       if (cache_.probed_note_.load(std::memory_order_relaxed) == note) {
         cache_.probe_hits_.fetch_add(1, std::memory_order_relaxed);
       }
@@ -46,7 +64,33 @@ class ViewCache::Visit {
 ViewCache::ViewCache(std::size_t notes, std::chrono::milliseconds overlap_probe)
     : views_(notes, -1),
       probe_left_us_(std::chrono::microseconds(overlap_probe).count()),
-      overlap_probe_(overlap_probe) {}
+      overlap_probe_(overlap_probe) {
+  CacheRegistry& r = cache_registry();
+  const std::lock_guard lock(r.mutex);
+  r.alive.insert(this);
+}
+
+ViewCache::~ViewCache() {
+  CacheRegistry& r = cache_registry();
+  const std::lock_guard lock(r.mutex);
+  r.alive.erase(this);
+}
+
+std::int64_t ViewCache::overlaps_everywhere() noexcept {
+  return cache_registry().overlaps.load(std::memory_order_relaxed);
+}
+
+std::vector<std::int64_t> ViewCache::cached_everywhere(mockdb::Id note) {
+  CacheRegistry& r = cache_registry();
+  const std::lock_guard lock(r.mutex);
+  std::vector<std::int64_t> counts;
+  for (const ViewCache* cache : r.alive) {
+    if (note < 1 || static_cast<std::size_t>(note) > cache->views_.size()) continue;
+    const std::int64_t views = cache->views_[static_cast<std::size_t>(note - 1)];
+    if (views >= 0) counts.push_back(views);
+  }
+  return counts;
+}
 
 std::size_t ViewCache::slot(mockdb::Id note) const {
   if (note < 1 || static_cast<std::size_t>(note) > views_.size()) {
@@ -186,6 +230,12 @@ const std::string& PageView::reader() const {
 
 std::int64_t PageView::reads_after_destruction() noexcept {
   return registry().dead_reads.load(std::memory_order_relaxed);
+}
+
+std::size_t PageView::alive_count() {
+  Registry& r = registry();
+  const std::lock_guard lock(r.mutex);
+  return r.alive.size();
 }
 
 }  // namespace ch08

@@ -10,8 +10,12 @@
 //
 // Two instruments make the bugs visible without a sanitizer: ViewCache counts
 // calls that overlap on two threads, and PageView counts reads of a PageView
-// that was already destroyed. spawn_owned() shows what the compiler can still
-// check.
+// that was already destroyed and the copies still alive. The test reads both
+// through their own static functions, not through ViewCounter: it checks the
+// counts in every live ViewCache, and the counts record_view() returns. A
+// counter may keep its counts elsewhere (a map behind a mutex, say) and leave
+// the ViewCache unused; a ViewCache it does use must hold the right counts.
+// spawn_owned() shows what the compiler can still check.
 #pragma once
 
 #include <atomic>
@@ -50,6 +54,11 @@ class ViewCache {
  public:
   /// A cache for notes 1 .. notes.
   explicit ViewCache(std::size_t notes, std::chrono::milliseconds overlap_probe = {});
+  ViewCache(const ViewCache&) = delete;
+  ViewCache& operator=(const ViewCache&) = delete;
+  ViewCache(ViewCache&&) = delete;
+  ViewCache& operator=(ViewCache&&) = delete;
+  ~ViewCache();
 
   /// The cached count of `note`, if it is cached.
   [[nodiscard]] std::optional<std::int64_t> find(mockdb::Id note) const;
@@ -59,6 +68,13 @@ class ViewCache {
   [[nodiscard]] std::int64_t overlaps() const noexcept {
     return overlaps_.load(std::memory_order_relaxed);
   }
+
+  /// For the test, which reads the caches without asking the counter: the
+  /// overlaps counted by every ViewCache since the program started, and the
+  /// count of `note` in each live ViewCache that has it cached. Call
+  /// cached_everywhere() while no thread uses a cache.
+  [[nodiscard]] static std::int64_t overlaps_everywhere() noexcept;
+  [[nodiscard]] static std::vector<std::int64_t> cached_everywhere(mockdb::Id note);
 
  private:
   class Visit;
@@ -98,6 +114,8 @@ class PageView {
 
   /// Reads of a destroyed PageView since the program started, every thread.
   [[nodiscard]] static std::int64_t reads_after_destruction() noexcept;
+  /// PageViews alive now (constructed and not yet destroyed), every thread.
+  [[nodiscard]] static std::size_t alive_count();
 
  private:
   [[nodiscard]] bool alive() const;
@@ -132,10 +150,11 @@ class ViewCounter {
   /// may be destroyed as soon as this returns, and so may this ViewCounter.
   void record_in_background(const PageView& view);
 
-  /// The cached count of `note` (0 if it is not cached). Call it while no
-  /// record_view() runs.
+  /// The count of `note` (0 if it has none yet): the cache's, or wherever the
+  /// counter keeps its counts. Call it while no record_view() runs.
   [[nodiscard]] std::int64_t cached_views(mockdb::Id note) const;
-  /// Calls to the cache that overlapped (see ViewCache::overlaps()).
+  /// Calls to the cache that overlapped (see ViewCache::overlaps()), for the
+  /// demo and the benchmark; the test reads ViewCache::overlaps_everywhere().
   [[nodiscard]] std::int64_t cache_overlaps() const;
 
   /// What the counter and its tasks share: each variant's own, defined in
