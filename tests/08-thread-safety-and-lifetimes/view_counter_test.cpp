@@ -378,8 +378,8 @@ TEST(Lifetimes, BackgroundViewsOutliveTheCounter) {
                     "shared_ptr to the state), not borrow the counter"
                   : "it was logged more than once; log each view once");
   EXPECT_EQ(PageView::alive_count(), alive_before) << format(
-      "%zu copies of PageView outlived their task and the counter: a copy made with new "
-      "and never deleted. Let the task's frame own its copy.",
+      "PageViews alive once the task and the counter had ended: %zu more than before (a copy "
+      "made with new and never deleted). Let the task's frame own its copy.",
       PageView::alive_count() - std::min(PageView::alive_count(), alive_before));
 }
 
