@@ -126,7 +126,7 @@ std::string returned_problem(const std::vector<std::int64_t>& returned, std::int
                              std::int64_t last, const std::string& what) {
   std::map<std::int64_t, int> times;
   for (const std::int64_t r : returned) ++times[r];
-  const std::int64_t calls = static_cast<std::int64_t>(returned.size());
+  const auto calls = static_cast<std::int64_t>(returned.size());
   const std::int64_t low =
       returned.empty() ? 0 : *std::min_element(returned.begin(), returned.end());
   const std::int64_t high =
@@ -177,8 +177,8 @@ TEST(ThreadSafety, ConcurrentViewsOfOneNoteAreAllCounted) {
   std::vector<std::vector<std::int64_t>> returned(static_cast<std::size_t>(kViewers));
   {
     workbook::Watchdog watchdog(2000ms, "16 coroutines counting views on one thread");
-    for (std::size_t v = 0; v < returned.size(); ++v) {
-      asio::co_spawn(ctx, view_repeatedly(counter, 1, kViewsEach, returned[v]), asio::detached);
+    for (std::vector<std::int64_t>& mine : returned) {
+      asio::co_spawn(ctx, view_repeatedly(counter, 1, kViewsEach, mine), asio::detached);
     }
     workbook::run_until_idle(ctx);
   }

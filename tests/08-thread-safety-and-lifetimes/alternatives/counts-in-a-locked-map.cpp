@@ -21,9 +21,9 @@ namespace ch08 {
 namespace asio = boost::asio;
 
 struct ViewCounter::State {
-  State(mockdb::DatabaseService& database, const asio::any_io_executor& ex, std::size_t notes,
+  State(mockdb::DatabaseService& database, asio::any_io_executor ex, std::size_t notes,
         std::chrono::milliseconds overlap_probe)
-      : db(database), executor(ex), cache(notes, overlap_probe) {}
+      : db(database), executor(std::move(ex)), cache(notes, overlap_probe) {}
 
   mockdb::DatabaseService& db;
   asio::any_io_executor executor;

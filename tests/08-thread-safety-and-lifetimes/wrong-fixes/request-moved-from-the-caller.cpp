@@ -81,8 +81,9 @@ asio::awaitable<std::int64_t> ViewCounter::record_view(mockdb::Id note) {
 }
 
 void ViewCounter::record_in_background(const PageView& view) {
-  asio::co_spawn(state_->executor, log_view(state_, std::move(const_cast<PageView&>(view))),
-                 asio::detached);
+  // The bug itself: casting the caller's const away to move out of its object.
+  auto& callers = const_cast<PageView&>(view);  // NOLINT(cppcoreguidelines-pro-type-const-cast)
+  asio::co_spawn(state_->executor, log_view(state_, std::move(callers)), asio::detached);
 }
 
 std::int64_t ViewCounter::cached_views(mockdb::Id note) const {
