@@ -1,0 +1,87 @@
+// RIGHT: the coroutine hops onto the strand (post + bind_executor) before each cache step.
+//
+// co_await post(bind_executor(strand, use_awaitable)) posts the coroutine's
+// resumption to the strand: the handler runs there and resumes the coroutine
+// inline, so every line up to its next co_await runs inside the strand's
+// handler, one at a time with the other steps. The load's co_await leaves
+// the strand (the database completes on the io_context's executor), so the
+// coroutine hops again before the read-add-write.
+#include <boost/asio/bind_executor.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/json/object.hpp>
+#include <memory>
+#include <utility>
+
+#include "view_counter.hpp"
+
+namespace ch08 {
+
+namespace asio = boost::asio;
+
+struct ViewCounter::State {
+  State(mockdb::DatabaseService& database, const asio::any_io_executor& ex, std::size_t notes,
+        std::chrono::milliseconds overlap_probe)
+      : db(database), executor(ex), strand(asio::make_strand(ex)), cache(notes, overlap_probe) {}
+
+  mockdb::DatabaseService& db;
+  asio::any_io_executor executor;
+  asio::strand<asio::any_io_executor> strand;  // the only place the cache is used
+  ViewCache cache;
+};
+
+namespace {
+
+asio::awaitable<std::int64_t> load_views(mockdb::DatabaseService& db, mockdb::Id note) {
+  const std::optional<mockdb::Row> row = co_await db.read("notes", note);
+  if (!row || !row->contains("views")) co_return 0;
+  co_return row->at("views").as_int64();
+}
+
+asio::awaitable<std::int64_t> count_view(std::shared_ptr<ViewCounter::State> state,
+                                         mockdb::Id note) {
+  co_await asio::post(asio::bind_executor(state->strand, asio::use_awaitable));
+  // From here to the next co_await: on the strand.
+  const std::optional<std::int64_t> cached = state->cache.find(note);
+  std::int64_t loaded = 0;
+  if (!cached) loaded = co_await load_views(state->db, note);  // off the strand again
+  co_await asio::post(asio::bind_executor(state->strand, asio::use_awaitable));
+  const std::int64_t views = state->cache.find(note).value_or(loaded) + 1;
+  state->cache.put(note, views);
+  co_return views;
+}
+
+asio::awaitable<void> log_view(std::shared_ptr<ViewCounter::State> state, PageView view) {
+  co_await count_view(state, view.note());
+  mockdb::Row row;
+  row["note"] = view.note();
+  row["reader"] = view.reader();
+  co_await state->db.create("view_log", std::move(row));
+}
+
+}  // namespace
+
+ViewCounter::ViewCounter(mockdb::DatabaseService& db, const asio::any_io_executor& executor,
+                         std::size_t notes, std::chrono::milliseconds overlap_probe)
+    : state_(std::make_shared<State>(db, executor, notes, overlap_probe)) {}
+
+ViewCounter::~ViewCounter() = default;
+
+asio::awaitable<std::int64_t> ViewCounter::record_view(mockdb::Id note) {
+  co_return co_await count_view(state_, note);
+}
+
+void ViewCounter::record_in_background(const PageView& view) {
+  spawn_owned(state_->executor, &log_view, state_, view);
+}
+
+std::int64_t ViewCounter::cached_views(mockdb::Id note) const {
+  return state_->cache.find(note).value_or(0);
+}
+
+std::int64_t ViewCounter::cache_overlaps() const { return state_->cache.overlaps(); }
+
+}  // namespace ch08
