@@ -147,6 +147,7 @@ struct Outcome {
   std::vector<std::string> failures;  ///< each failed check or escaped exception, as a sentence
   std::uint64_t db_operations = 0;    ///< operations it started on the database
   std::uint64_t db_failures = 0;      ///< of those, the ones that failed
+  workbook::Clock::duration simulated{};  ///< the virtual time it took
   bool failed() const noexcept { return !failures.empty(); }
 };
 

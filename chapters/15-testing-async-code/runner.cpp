@@ -69,6 +69,7 @@ std::vector<Outcome> run_against(const TestList& tests, Impl impl,
       const mockdb::Stats stats = fixture.db.stats();
       outcome.db_operations = stats.total.started;
       outcome.db_failures = stats.total.failed;
+      outcome.simulated = workbook::Clock::now().time_since_epoch();  // it started at zero
     }
     for (int i = 0; i < results.size(); ++i) {
       const testing::TestPartResult& result = results.GetTestPartResult(i);

@@ -53,7 +53,8 @@ TEST(YourTests, PassAgainstTheCorrectService) {
     ADD_FAILURE() << workbook::format(
         "your test '%s' failed against the correct service (%zu failure(s)); a test must pass "
         "when the service keeps its contract (note_service.hpp), so it checks something the "
-        "contract does not promise:%s",
+        "contract does not promise (the fixture runs in virtual time: time things with "
+        "workbook::Clock::now(); the wall clock measures only how fast the simulation ran):%s",
         outcome.test.c_str(), outcome.failures.size(), all.c_str());
   }
 }
