@@ -17,8 +17,9 @@
 // real timer, measured with std::chrono::steady_clock, with a tolerance of
 // 2 ms, as a test that "gives the timer some slack" would. In virtual time
 // (virtual/...): workbook::Clock, exactly 20 ms. Each 20 times, quiet and
-// loaded, in the fix's build only (they do not depend on the variant). Counters as above: failures (per 100 runs), sim_ms and real_ms per
-// run; caught is 0.
+// loaded, in the fix's build only (they do not depend on the variant).
+// Counters as above: failures (per 100 runs), sim_ms and real_ms per run;
+// caught is 0.
 #include <benchmark/benchmark.h>
 
 #include <algorithm>
@@ -174,8 +175,8 @@ const bool kDeadlineSeries = [] {
   if (std::string_view(workbook::variant_name()) == "pitfall") return false;
   for (const bool virtual_time : {false, true}) {
     for (const bool loaded : {false, true}) {
-      const std::string name = std::string(virtual_time ? "virtual" : "wall-clock") +
-                               (loaded ? "/loaded" : "/quiet");
+      const std::string name =
+          std::string(virtual_time ? "virtual" : "wall-clock") + (loaded ? "/loaded" : "/quiet");
       benchmark::RegisterBenchmark(name.c_str(), deadline, virtual_time, loaded)
           ->Arg(kRuns)
           ->Iterations(1)

@@ -61,8 +61,9 @@ void demo() {
     }
     std::printf("  %-30s %sMISSED%s %s\n", bug.name, red, plain, bug.bug);
     if (failed_unseen > 0) {
-      std::printf("  %-30s        %llu database operation(s) failed during your tests; none noticed\n",
-                  "", static_cast<unsigned long long>(failed_unseen));
+      std::printf(
+          "  %-30s        %llu database operation(s) failed during your tests; none noticed\n", "",
+          static_cast<unsigned long long>(failed_unseen));
     }
   }
   std::printf("\nyour tests caught %zu of %zu broken services.\n", caught,

@@ -108,11 +108,11 @@ struct Fixture {
   /// A fresh fixture whose `notes` is implementation `impl`.
   explicit Fixture(Impl impl);
 
-  workbook::VirtualTime virtual_time;     ///< On from before the database is made.
-  mockdb::MockDatabase db;                ///< Faults, latency, stats() and peek() are yours.
-  std::unique_ptr<NoteService> service;   ///< Owns what `notes` refers to.
-  boost::asio::io_context ctx;            ///< Destroyed first: no coroutine outlives `db`.
-  NoteService& notes;                     ///< The service under test.
+  workbook::VirtualTime virtual_time;    ///< On from before the database is made.
+  mockdb::MockDatabase db;               ///< Faults, latency, stats() and peek() are yours.
+  std::unique_ptr<NoteService> service;  ///< Owns what `notes` refers to.
+  boost::asio::io_context ctx;           ///< Destroyed first: no coroutine outlives `db`.
+  NoteService& notes;                    ///< The service under test.
 };
 
 /// One test of yours: a name for reports, and the function that runs it.
@@ -143,10 +143,10 @@ void register_tests(TestList& tests);
 
 /// What one of your tests did against one implementation.
 struct Outcome {
-  std::string test;                   ///< its name
-  std::vector<std::string> failures;  ///< each failed check or escaped exception, as a sentence
-  std::uint64_t db_operations = 0;    ///< operations it started on the database
-  std::uint64_t db_failures = 0;      ///< of those, the ones that failed
+  std::string test;                       ///< its name
+  std::vector<std::string> failures;      ///< each failed check or escaped exception, as a sentence
+  std::uint64_t db_operations = 0;        ///< operations it started on the database
+  std::uint64_t db_failures = 0;          ///< of those, the ones that failed
   workbook::Clock::duration simulated{};  ///< the virtual time it took
   bool failed() const noexcept { return !failures.empty(); }
 };

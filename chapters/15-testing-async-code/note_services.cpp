@@ -56,7 +56,7 @@ class CorrectNotes : public NoteService {
 
   asio::awaitable<Id> save(std::string title) override {
     mockdb::Row note;
-    note["title"] = std::move(title);
+    note["title"] = title;
     co_return co_await db_.create(kNotesTable, std::move(note));
   }
 
@@ -68,7 +68,7 @@ class CorrectNotes : public NoteService {
 
   asio::awaitable<bool> rename(Id id, std::string title) override {
     mockdb::Row fields;
-    fields["title"] = std::move(title);
+    fields["title"] = title;
     co_return co_await db_.update(kNotesTable, id, std::move(fields));
   }
 
@@ -114,7 +114,7 @@ class SaveNeverCommits final : public CorrectNotes {
   using CorrectNotes::CorrectNotes;
   asio::awaitable<Id> save(std::string title) override {
     mockdb::Row note;
-    note["title"] = std::move(title);
+    note["title"] = title;
     [[maybe_unused]] auto write = db().create(kNotesTable, std::move(note));
     co_return ++last_id_;
   }
@@ -149,7 +149,7 @@ class OneConnectionForAll final : public CorrectNotes {
       if (!connection_) connection_ = std::move(opened);
     }
     mockdb::Row note;
-    note["title"] = std::move(title);
+    note["title"] = title;
     co_return co_await connection_->create(kNotesTable, std::move(note));
   }
 
@@ -254,8 +254,7 @@ constexpr BrokenImpl kBroken[] = {
     {Impl::stale_title_after_rename, "stale-title-after-rename",
      "title() keeps the titles it has read, and rename() does not forget them",
      "read a note's title, rename it, and read it again"},
-    {Impl::timeout_never_fires, "timeout-never-fires",
-     "save_within() ignores its deadline",
+    {Impl::timeout_never_fires, "timeout-never-fires", "save_within() ignores its deadline",
      "make the database hang (f.db.hang_next(1)) and expect ch15::Timeout at the deadline"},
     {Impl::timeout_fires_early, "timeout-fires-early",
      "save_within() gives up at half its deadline",

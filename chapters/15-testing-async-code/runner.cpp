@@ -54,8 +54,8 @@ std::vector<Outcome> run_against(const TestList& tests, Impl impl,
     outcome.test = test.name;
     testing::TestPartResultArray results;
     {
-      const workbook::Watchdog watchdog(
-          budget, "your test '" + test.name + "' against " + impl_name(impl));
+      const workbook::Watchdog watchdog(budget,
+                                        "your test '" + test.name + "' against " + impl_name(impl));
       Fixture fixture(impl);
       {
         const testing::ScopedFakeTestPartResultReporter capture(

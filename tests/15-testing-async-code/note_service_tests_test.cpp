@@ -79,8 +79,9 @@ void expect_caught(Impl impl) {
     if (outcomes[i].failed()) return;  // caught: one failing test is enough
     seen += workbook::format("\n    '%s' passed", outcomes[i].test.c_str());
     if (i < correct.size() && correct[i].db_operations == 0) {
-      seen += ", and it starts 0 database operations even against the correct service: its "
-              "loop never runs, so its checks never run";
+      seen +=
+          ", and it starts 0 database operations even against the correct service: its "
+          "loop never runs, so its checks never run";
     }
   }
   ADD_FAILURE() << workbook::format(

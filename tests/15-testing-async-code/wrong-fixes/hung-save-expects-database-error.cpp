@@ -51,6 +51,7 @@ asio::awaitable<std::vector<std::pair<std::exception_ptr, Id>>> save_at_once(
     ch15::NoteService& notes, int count) {
   const asio::any_io_executor ex = co_await asio::this_coro::executor;
   std::vector<decltype(asio::co_spawn(ex, notes.save(""), asio::deferred))> saves;
+  saves.reserve(count);
   for (int i = 0; i < count; ++i) {
     saves.push_back(asio::co_spawn(ex, notes.save("note " + std::to_string(i)), asio::deferred));
   }
@@ -79,7 +80,9 @@ void concurrent_saves_all_succeed(Fixture& f) {
 asio::awaitable<void> like_at_once(ch15::NoteService& notes, Id id, int count) {
   const asio::any_io_executor ex = co_await asio::this_coro::executor;
   std::vector<decltype(asio::co_spawn(ex, notes.like(id), asio::deferred))> likes;
-  for (int i = 0; i < count; ++i) likes.push_back(asio::co_spawn(ex, notes.like(id), asio::deferred));
+  likes.reserve(count);
+  for (int i = 0; i < count; ++i)
+    likes.push_back(asio::co_spawn(ex, notes.like(id), asio::deferred));
   auto all = asio::experimental::make_parallel_group(std::move(likes));
   auto [order, errors] =
       co_await all.async_wait(asio::experimental::wait_for_all(), asio::use_awaitable);
@@ -99,7 +102,7 @@ void hung_save_times_out_at_the_deadline(Fixture& f) {
   f.db.hang_next(1, mockdb::OpKind::create);  // the database never answers
   const workbook::Clock::time_point start = workbook::Clock::now();
   EXPECT_THROW(run_to_completion(f.ctx, f.notes.save_within("stuck", 100ms)),
-               mockdb::DatabaseError);  // as chapter 05's timed_out error
+               mockdb::DatabaseError);               // as chapter 05's timed_out error
   EXPECT_EQ(workbook::Clock::now() - start, 100ms);  // virtual time: exact on every run
 }
 

@@ -56,6 +56,7 @@ asio::awaitable<std::vector<std::pair<std::exception_ptr, Id>>> save_at_once(
     ch15::NoteService& notes, int count) {
   const asio::any_io_executor ex = co_await asio::this_coro::executor;
   std::vector<decltype(asio::co_spawn(ex, notes.save(""), asio::deferred))> saves;
+  saves.reserve(count);
   for (int i = 0; i < count; ++i) {
     saves.push_back(asio::co_spawn(ex, notes.save("note " + std::to_string(i)), asio::deferred));
   }
@@ -84,7 +85,9 @@ void concurrent_saves_all_succeed(Fixture& f) {
 asio::awaitable<void> like_at_once(ch15::NoteService& notes, Id id, int count) {
   const asio::any_io_executor ex = co_await asio::this_coro::executor;
   std::vector<decltype(asio::co_spawn(ex, notes.like(id), asio::deferred))> likes;
-  for (int i = 0; i < count; ++i) likes.push_back(asio::co_spawn(ex, notes.like(id), asio::deferred));
+  likes.reserve(count);
+  for (int i = 0; i < count; ++i)
+    likes.push_back(asio::co_spawn(ex, notes.like(id), asio::deferred));
   auto all = asio::experimental::make_parallel_group(std::move(likes));
   auto [order, errors] =
       co_await all.async_wait(asio::experimental::wait_for_all(), asio::use_awaitable);
