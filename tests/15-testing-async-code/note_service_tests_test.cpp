@@ -71,23 +71,15 @@ TEST(YourTests, EachReachesTheDatabase) {
 
 void expect_caught(Impl impl) {
   const ch15::BrokenImpl& bug = broken(impl);
-  const ch15::TestList tests = ch15::registered_tests();
-  const std::vector<Outcome> outcomes = ch15::run_against(tests, impl);
-  const std::vector<Outcome> correct = ch15::run_against(tests, Impl::correct);
-  std::string seen;
-  for (std::size_t i = 0; i < outcomes.size(); ++i) {
-    if (outcomes[i].failed()) return;  // caught: one failing test is enough
-    seen += workbook::format("\n    '%s' passed", outcomes[i].test.c_str());
-    if (i < correct.size() && correct[i].db_operations == 0) {
-      seen +=
-          ", and it starts 0 database operations even against the correct service: its "
-          "loop never runs, so its checks never run";
-    }
+  const std::vector<Outcome> outcomes = ch15::run_against(ch15::registered_tests(), impl);
+  for (const Outcome& outcome : outcomes) {
+    if (outcome.failed()) return;  // caught: one failing test is enough
   }
+  // One line per bug missed (a test that never runs its loop has a test of its own).
   ADD_FAILURE() << workbook::format(
-      "your tests passed against a broken implementation: %s (%s). All %zu of your tests "
-      "passed against it; at least one must fail. Write a test that catches it: %s.%s",
-      bug.name, bug.bug, outcomes.size(), bug.hint, seen.c_str());
+      "your tests passed against a broken implementation: %s (%s); all %zu of them passed, and "
+      "at least one must fail. Write a test that catches it: %s.",
+      bug.name, bug.bug, outcomes.size(), bug.hint);
 }
 
 // One test per broken implementation, so that each bug missed is its own line.
