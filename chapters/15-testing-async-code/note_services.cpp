@@ -237,6 +237,51 @@ class TimeoutLeavesWriteRunning final : public CorrectNotes {
   }
 };
 
+// What every Fixture holds, whichever implementation is inside: a test cannot
+// tell the services apart by their type (typeid, dynamic_cast), only by what
+// they do.
+class Service final : public NoteService {
+ public:
+  explicit Service(std::unique_ptr<NoteService> inside) : inside_(std::move(inside)) {}
+  asio::awaitable<Id> save(std::string title) override { return inside_->save(std::move(title)); }
+  asio::awaitable<std::optional<std::string>> title(Id id) override { return inside_->title(id); }
+  asio::awaitable<bool> rename(Id id, std::string title) override {
+    return inside_->rename(id, std::move(title));
+  }
+  asio::awaitable<void> like(Id id) override { return inside_->like(id); }
+  asio::awaitable<std::int64_t> likes(Id id) override { return inside_->likes(id); }
+  asio::awaitable<Id> save_within(std::string title, workbook::Clock::duration deadline) override {
+    return inside_->save_within(std::move(title), deadline);
+  }
+
+ private:
+  std::unique_ptr<NoteService> inside_;
+};
+
+std::unique_ptr<NoteService> make_inside(Impl impl, mockdb::DatabaseService& db) {
+  switch (impl) {
+    case Impl::correct:
+      return std::make_unique<CorrectNotes>(db);
+    case Impl::save_never_commits:
+      return std::make_unique<SaveNeverCommits>(db);
+    case Impl::save_swallows_errors:
+      return std::make_unique<SaveSwallowsErrors>(db);
+    case Impl::one_connection_for_all:
+      return std::make_unique<OneConnectionForAll>(db);
+    case Impl::lost_update:
+      return std::make_unique<LostUpdate>(db);
+    case Impl::stale_title_after_rename:
+      return std::make_unique<StaleTitleAfterRename>(db);
+    case Impl::timeout_never_fires:
+      return std::make_unique<TimeoutNeverFires>(db);
+    case Impl::timeout_fires_early:
+      return std::make_unique<TimeoutFiresEarly>(db);
+    case Impl::timeout_leaves_write_running:
+      return std::make_unique<TimeoutLeavesWriteRunning>(db);
+  }
+  return nullptr;
+}
+
 constexpr BrokenImpl kBroken[] = {
     {Impl::save_never_commits, "save-never-commits",
      "save() returns an id but never writes the note",
@@ -271,27 +316,7 @@ constexpr BrokenImpl kBroken[] = {
 std::span<const BrokenImpl> broken_impls() { return kBroken; }
 
 std::unique_ptr<NoteService> make_note_service(Impl impl, mockdb::DatabaseService& db) {
-  switch (impl) {
-    case Impl::correct:
-      return std::make_unique<CorrectNotes>(db);
-    case Impl::save_never_commits:
-      return std::make_unique<SaveNeverCommits>(db);
-    case Impl::save_swallows_errors:
-      return std::make_unique<SaveSwallowsErrors>(db);
-    case Impl::one_connection_for_all:
-      return std::make_unique<OneConnectionForAll>(db);
-    case Impl::lost_update:
-      return std::make_unique<LostUpdate>(db);
-    case Impl::stale_title_after_rename:
-      return std::make_unique<StaleTitleAfterRename>(db);
-    case Impl::timeout_never_fires:
-      return std::make_unique<TimeoutNeverFires>(db);
-    case Impl::timeout_fires_early:
-      return std::make_unique<TimeoutFiresEarly>(db);
-    case Impl::timeout_leaves_write_running:
-      return std::make_unique<TimeoutLeavesWriteRunning>(db);
-  }
-  return nullptr;
+  return std::make_unique<Service>(make_inside(impl, db));
 }
 
 }  // namespace ch15
