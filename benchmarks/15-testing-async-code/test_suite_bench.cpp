@@ -33,7 +33,7 @@
 #include <thread>
 #include <vector>
 
-#include "note_service.hpp"
+#include "note_service_runner.hpp"
 #include "workbook/bench.hpp"
 #include "workbook/clock.hpp"
 #include "workbook/run.hpp"

@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "note_service.hpp"
+#include "note_service_runner.hpp"
 #include "workbook/run.hpp"
 #include "workbook/variant.hpp"
 

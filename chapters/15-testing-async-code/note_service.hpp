@@ -9,6 +9,10 @@
 // one at least one of them must fail. That is mutation testing, with you
 // writing the tests.
 //
+// The implementations and the runner are declared in a header of their own
+// that your file does not include: your tests see the service only through
+// this interface, as a caller would.
+//
 // A test is a function that takes a Fixture: a fresh io_context, mock database
 // and service, in virtual time (see docs/harness.md), for that test alone. It
 // checks with GoogleTest's EXPECT_ and ASSERT_ macros. register_tests() names
@@ -62,7 +66,10 @@ class NoteService {
   /// each of them counts.
   virtual boost::asio::awaitable<void> like(mockdb::Id id) = 0;
 
-  /// How many likes note `id` has.
+  /// How many likes note `id` has: 0 when no note has been liked yet, for the
+  /// likes table does not exist until the first like (the database's
+  /// no_such_table is that answer here, not an error). Every other database
+  /// error reaches the caller.
   virtual boost::asio::awaitable<std::int64_t> likes(mockdb::Id id) = 0;
 
   /// save(), with a deadline: if the database has not answered within
@@ -73,40 +80,16 @@ class NoteService {
                                                          workbook::Clock::duration deadline) = 0;
 };
 
-/// The implementations the chapter provides: the correct one and the broken ones.
-enum class Impl {
-  correct,
-  save_never_commits,
-  save_swallows_errors,
-  one_connection_for_all,
-  lost_update,
-  stale_title_after_rename,
-  timeout_never_fires,
-  timeout_fires_early,
-  timeout_leaves_write_running,
-};
-
-/// A broken implementation: its name, its bug, and the test that catches it.
-struct BrokenImpl {
-  Impl impl;
-  const char* name;  ///< "save-never-commits"
-  const char* bug;   ///< what is wrong with it
-  const char* hint;  ///< a test that would catch it
-};
-
-/// Every broken implementation the chapter provides (note_services.cpp).
-std::span<const BrokenImpl> broken_impls();
-
-/// A service of implementation `impl` on `db`.
-std::unique_ptr<NoteService> make_note_service(Impl impl, mockdb::DatabaseService& db);
-
 /// What one test gets: its own event loop, database and service, in virtual
 /// time (workbook::Clock::now() is simulated time; the wall clock measures only
 /// how fast the simulation ran). Nothing runs until the test runs `ctx`, for
 /// instance with workbook::run_to_completion(ctx, task).
 struct Fixture {
-  /// A fresh fixture whose `notes` is implementation `impl`.
-  explicit Fixture(Impl impl);
+  /// A fresh fixture whose `notes` is the service `make` builds on `db`. (The
+  /// runner makes the fixtures; the services it builds them with are not in
+  /// this header.)
+  explicit Fixture(
+      const std::function<std::unique_ptr<NoteService>(mockdb::DatabaseService&)>& make);
 
   workbook::VirtualTime virtual_time;    ///< On from before the database is made.
   mockdb::MockDatabase db;               ///< Faults, latency, stats() and peek() are yours.
@@ -138,32 +121,5 @@ class TestList {
 /// The exercise: adds your tests of NoteService to `tests`
 /// (note_service_tests.cpp).
 void register_tests(TestList& tests);
-
-// ---- provided (runner.cpp): how the chapter runs your tests ----
-
-/// What one of your tests did against one implementation.
-struct Outcome {
-  std::string test;                       ///< its name
-  std::vector<std::string> failures;      ///< each failed check or escaped exception, as a sentence
-  std::uint64_t db_operations = 0;        ///< operations it started on the database
-  std::uint64_t db_failures = 0;          ///< of those, the ones that failed
-  workbook::Clock::duration simulated{};  ///< the virtual time it took
-  bool failed() const noexcept { return !failures.empty(); }
-};
-
-/// Runs every test of `tests` against a fresh Fixture of `impl`, capturing
-/// their EXPECT_/ASSERT_ failures and exceptions instead of reporting them. A
-/// test still running after `budget` of real time ends the process with a
-/// watchdog report naming it.
-std::vector<Outcome> run_against(const TestList& tests, Impl impl,
-                                 std::chrono::milliseconds budget = std::chrono::seconds(5));
-
-/// The tests register_tests() adds. (Inline, so that the support code, linked
-/// after the exercise, does not depend on it.)
-inline TestList registered_tests() {
-  TestList tests;
-  register_tests(tests);
-  return tests;
-}
 
 }  // namespace ch15

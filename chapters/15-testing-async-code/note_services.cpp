@@ -15,10 +15,12 @@
 #include <boost/system/system_error.hpp>
 #include <exception>
 #include <map>
+#include <stdexcept>
+#include <string>
 #include <utility>
 #include <variant>
 
-#include "note_service.hpp"
+#include "note_service_runner.hpp"
 #include "workbook/format.hpp"
 #include "workbook/timer.hpp"
 
@@ -209,6 +211,39 @@ class TimeoutFiresEarly final : public CorrectNotes {
   }
 };
 
+// The write is stopped at the deadline, but Timeout is thrown only half a
+// deadline later ("back off before reporting"): the caller hears of it late.
+class TimeoutFiresLate final : public CorrectNotes {
+ public:
+  using CorrectNotes::CorrectNotes;
+  asio::awaitable<Id> save_within(std::string title, workbook::Clock::duration deadline) override {
+    std::exception_ptr timed_out;
+    try {
+      co_return co_await CorrectNotes::save_within(std::move(title), deadline);
+    } catch (const Timeout&) {
+      timed_out = std::current_exception();
+    }
+    co_await workbook::sleep_for(deadline / 2);
+    std::rethrow_exception(timed_out);
+  }
+};
+
+// A failed write is rethrown as a std::runtime_error "with more context": the
+// caller that catches mockdb::DatabaseError (or reads its code) never sees it.
+class SaveRewrapsErrors final : public CorrectNotes {
+ public:
+  using CorrectNotes::CorrectNotes;
+  asio::awaitable<Id> save(std::string title) override {
+    std::string failure;
+    try {
+      co_return co_await CorrectNotes::save(title);
+    } catch (const boost::system::system_error& e) {
+      failure = workbook::format("could not save '%s': %s", title.c_str(), e.what());
+    }
+    throw std::runtime_error(failure);
+  }
+};
+
 // The caller stops waiting at the deadline, but the write is left running on
 // its own (spawned, not raced), and saves the note after Timeout was thrown.
 class TimeoutLeavesWriteRunning final : public CorrectNotes {
@@ -276,6 +311,10 @@ std::unique_ptr<NoteService> make_inside(Impl impl, mockdb::DatabaseService& db)
       return std::make_unique<TimeoutNeverFires>(db);
     case Impl::timeout_fires_early:
       return std::make_unique<TimeoutFiresEarly>(db);
+    case Impl::timeout_fires_late:
+      return std::make_unique<TimeoutFiresLate>(db);
+    case Impl::save_rewraps_errors:
+      return std::make_unique<SaveRewrapsErrors>(db);
     case Impl::timeout_leaves_write_running:
       return std::make_unique<TimeoutLeavesWriteRunning>(db);
   }
@@ -305,6 +344,14 @@ constexpr BrokenImpl kBroken[] = {
      "save_within() gives up at half its deadline",
      "give the database a latency just under the deadline, in virtual time, and expect the save "
      "to succeed; or check, on workbook::Clock, when Timeout was thrown"},
+    {Impl::timeout_fires_late, "timeout-fires-late",
+     "save_within() stops the write at its deadline but throws Timeout half a deadline later",
+     "make the database hang (f.db.hang_next(1)), note workbook::Clock::now(), and expect "
+     "ch15::Timeout exactly at the deadline, not only that it came"},
+    {Impl::save_rewraps_errors, "save-rewraps-errors",
+     "save() rethrows a database error as a std::runtime_error of its own",
+     "inject a fault with f.db.fail_next(1) and expect save() to throw mockdb::DatabaseError "
+     "itself (EXPECT_THROW with the type, not EXPECT_ANY_THROW)"},
     {Impl::timeout_leaves_write_running, "timeout-leaves-write-running",
      "save_within() throws Timeout but leaves the write running, and it saves the note later",
      "after a Timeout, run the loop until idle and check that the note was not saved and no "

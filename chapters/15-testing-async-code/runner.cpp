@@ -12,9 +12,10 @@
 #include <cstdlib>
 #include <exception>
 #include <string>
+#include <thread>
 #include <typeinfo>
 
-#include "note_service.hpp"
+#include "note_service_runner.hpp"
 #include "workbook/watchdog.hpp"
 
 namespace ch15 {
@@ -42,12 +43,59 @@ const char* impl_name(Impl impl) {
   return "the correct service";
 }
 
+// `inside`, with each call taking `pause` of real time before it returns.
+class SlowOnTheWall final : public NoteService {
+ public:
+  SlowOnTheWall(std::unique_ptr<NoteService> inside, std::chrono::microseconds pause)
+      : inside_(std::move(inside)), pause_(pause) {}
+  boost::asio::awaitable<mockdb::Id> save(std::string title) override {
+    wait();
+    return inside_->save(std::move(title));
+  }
+  boost::asio::awaitable<std::optional<std::string>> title(mockdb::Id id) override {
+    wait();
+    return inside_->title(id);
+  }
+  boost::asio::awaitable<bool> rename(mockdb::Id id, std::string title) override {
+    wait();
+    return inside_->rename(id, std::move(title));
+  }
+  boost::asio::awaitable<void> like(mockdb::Id id) override {
+    wait();
+    return inside_->like(id);
+  }
+  boost::asio::awaitable<std::int64_t> likes(mockdb::Id id) override {
+    wait();
+    return inside_->likes(id);
+  }
+  boost::asio::awaitable<mockdb::Id> save_within(std::string title,
+                                                 workbook::Clock::duration deadline) override {
+    wait();
+    return inside_->save_within(std::move(title), deadline);
+  }
+
+ private:
+  void wait() const { std::this_thread::sleep_for(pause_); }
+  std::unique_ptr<NoteService> inside_;
+  std::chrono::microseconds pause_;
+};
+
 }  // namespace
 
-Fixture::Fixture(Impl impl) : service(make_note_service(impl, db)), notes(*service) {}
+Fixture::Fixture(
+    const std::function<std::unique_ptr<NoteService>(mockdb::DatabaseService&)>& make)
+    : service(make(db)), notes(*service) {}
 
 std::vector<Outcome> run_against(const TestList& tests, Impl impl,
-                                 std::chrono::milliseconds budget) {
+                                 std::chrono::milliseconds budget,
+                                 std::chrono::microseconds wall_per_call) {
+  const auto make = [impl, wall_per_call](mockdb::DatabaseService& db) {
+    std::unique_ptr<NoteService> service = make_note_service(impl, db);
+    if (wall_per_call > std::chrono::microseconds::zero()) {
+      service = std::make_unique<SlowOnTheWall>(std::move(service), wall_per_call);
+    }
+    return service;
+  };
   std::vector<Outcome> outcomes;
   for (const NamedTest& test : tests.tests()) {
     Outcome outcome;
@@ -56,7 +104,7 @@ std::vector<Outcome> run_against(const TestList& tests, Impl impl,
     {
       const workbook::Watchdog watchdog(budget,
                                         "your test '" + test.name + "' against " + impl_name(impl));
-      Fixture fixture(impl);
+      Fixture fixture(make);
       {
         const testing::ScopedFakeTestPartResultReporter capture(
             testing::ScopedFakeTestPartResultReporter::INTERCEPT_ALL_THREADS, &results);
