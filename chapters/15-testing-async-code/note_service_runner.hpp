@@ -19,6 +19,7 @@ namespace ch15 {
 /// The implementations the chapter provides: the correct one and the broken ones.
 enum class Impl {
   correct,
+  correct_connection_per_save,  ///< correct too: a connection of its own per save()
   save_never_commits,
   save_swallows_errors,
   one_connection_for_all,

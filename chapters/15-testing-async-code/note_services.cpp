@@ -95,7 +95,7 @@ class CorrectNotes : public NoteService {
     using namespace asio::experimental::awaitable_operators;
     workbook::Timer timer(co_await asio::this_coro::executor, deadline);
     Id id = 0;
-    auto race = ended(save(std::move(title)), id) || timer.async_wait(asio::use_awaitable);
+    auto race = ended(write(std::move(title)), id) || timer.async_wait(asio::use_awaitable);
     // Resumes once the first has completed and the other was cancelled and has ended.
     const std::variant<std::exception_ptr, std::monostate> first = co_await std::move(race);
     if (first.index() == 1) throw_timeout(deadline);
@@ -106,8 +106,32 @@ class CorrectNotes : public NoteService {
  protected:
   mockdb::DatabaseService& db() { return db_; }
 
+  // How save_within() writes: save(), unless a correct variant says otherwise.
+  virtual asio::awaitable<Id> write(std::string title) { return save(std::move(title)); }
+
  private:
   mockdb::DatabaseService& db_;
+};
+
+// Correct too, built another way: each save() opens a connection of its own
+// (a pool of one connection per call). A test that pins down how the service
+// is built ("save() opens no connection") fails against it; a test of the
+// contract cannot tell it from CorrectNotes. save_within() writes as
+// CorrectNotes does, so its timing is the same.
+class CorrectConnectionPerSave final : public CorrectNotes {
+ public:
+  using CorrectNotes::CorrectNotes;
+  asio::awaitable<Id> save(std::string title) override {
+    const std::unique_ptr<mockdb::Connection> connection = co_await db().connect();
+    mockdb::Row note;
+    note["title"] = title;
+    co_return co_await connection->create(kNotesTable, std::move(note));
+  }
+
+ protected:
+  asio::awaitable<Id> write(std::string title) override {
+    return CorrectNotes::save(std::move(title));
+  }
 };
 
 // The write is made and never awaited, so it never runs (chapter 04).
@@ -297,6 +321,8 @@ std::unique_ptr<NoteService> make_inside(Impl impl, mockdb::DatabaseService& db)
   switch (impl) {
     case Impl::correct:
       return std::make_unique<CorrectNotes>(db);
+    case Impl::correct_connection_per_save:
+      return std::make_unique<CorrectConnectionPerSave>(db);
     case Impl::save_never_commits:
       return std::make_unique<SaveNeverCommits>(db);
     case Impl::save_swallows_errors:
