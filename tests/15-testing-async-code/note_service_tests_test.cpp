@@ -51,7 +51,7 @@ const ch15::BrokenImpl& broken(Impl impl) {
 // pace, and once more with every call taking real time, as on a busy machine.
 // They run once more against a correct service built another way.
 constexpr int kCorrectRuns = 3;
-constexpr std::chrono::microseconds kBusyMachine{2000};
+constexpr std::chrono::microseconds kBusyMachine{1000};
 
 bool correct_service(Impl impl) {
   return impl == Impl::correct || impl == Impl::correct_connection_per_save;
