@@ -82,12 +82,10 @@ class SlowOnTheWall final : public NoteService {
 
 }  // namespace
 
-Fixture::Fixture(
-    const std::function<std::unique_ptr<NoteService>(mockdb::DatabaseService&)>& make)
+Fixture::Fixture(const std::function<std::unique_ptr<NoteService>(mockdb::DatabaseService&)>& make)
     : service(make(db)), notes(*service) {}
 
-std::vector<Outcome> run_against(const TestList& tests, Impl impl,
-                                 std::chrono::milliseconds budget,
+std::vector<Outcome> run_against(const TestList& tests, Impl impl, std::chrono::milliseconds budget,
                                  std::chrono::microseconds wall_per_call) {
   const auto make = [impl, wall_per_call](mockdb::DatabaseService& db) {
     std::unique_ptr<NoteService> service = make_note_service(impl, db);

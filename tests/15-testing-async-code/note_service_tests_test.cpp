@@ -79,8 +79,8 @@ const std::vector<SuiteRun>& runs() {
     std::mt19937 shuffle(15);  // NOLINT(cert-msc32-c,cert-msc51-cpp): deterministic on purpose
     std::shuffle(order.begin(), order.end(), shuffle);
     if (correct_service(order.front().impl)) {
-      const auto first_broken = std::find_if(order.begin(), order.end(),
-                                             [](const SuiteRun& r) { return !correct_service(r.impl); });
+      const auto first_broken = std::find_if(
+          order.begin(), order.end(), [](const SuiteRun& r) { return !correct_service(r.impl); });
       std::iter_swap(order.begin(), first_broken);
     }
     const ch15::TestList tests = ch15::registered_tests();
@@ -98,7 +98,8 @@ bool about_time(const std::vector<std::string>& failures) {
   for (std::string failure : failures) {
     std::transform(failure.begin(), failure.end(), failure.begin(),
                    [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-    for (const char* word : {"clock", "time", "duration", "deadline", "timeout", "ms)", "elapsed"}) {
+    for (const char* word :
+         {"clock", "time", "duration", "deadline", "timeout", "ms)", "elapsed"}) {
       if (failure.find(word) != std::string::npos) return true;
     }
   }

@@ -71,11 +71,12 @@ asio::awaitable<void> overlapping_saves(Fixture& f) {
   std::vector<std::exception_ptr> errors(kTasks);
   std::vector<Id> ids(kTasks);
   for (int i = 0; i < kTasks; ++i) {
-    asio::co_spawn(ex, f.notes.save("n" + std::to_string(i)), [&, i](std::exception_ptr e, Id id) {
-      errors[i] = e;
-      ids[i] = id;
-      latch.arrive();
-    });
+    asio::co_spawn(ex, f.notes.save("n" + std::to_string(i)),
+                   [&, i](const std::exception_ptr& e, Id id) {
+                     errors[i] = e;
+                     ids[i] = id;
+                     latch.arrive();
+                   });
   }
   co_await latch.wait();
   int failed = 0;
@@ -94,7 +95,7 @@ asio::awaitable<void> overlapping_likes(Fixture& f) {
   Latch latch(ex, kTasks);
   int failed = 0;
   for (int i = 0; i < kTasks; ++i) {
-    asio::co_spawn(ex, f.notes.like(id), [&](std::exception_ptr e) {
+    asio::co_spawn(ex, f.notes.like(id), [&](const std::exception_ptr& e) {
       failed += e ? 1 : 0;
       latch.arrive();
     });

@@ -25,7 +25,7 @@ using workbook::run_to_completion;
 
 struct Case {
   std::optional<Clock::duration> latency;  // nullopt: the database hangs
-  bool saved;
+  bool saved = false;
 };
 
 void deadline_sweep(Fixture& f) {
@@ -76,13 +76,14 @@ void random_overlap(Fixture& f) {
   int ended = 0, failed = 0;
   std::set<Id> ids;
   for (int i = 0; i < n; ++i) {
-    asio::co_spawn(f.ctx, f.notes.save("r" + std::to_string(i)), [&](std::exception_ptr e, Id id) {
-      ++ended;
-      if (e)
-        ++failed;
-      else
-        ids.insert(id);
-    });
+    asio::co_spawn(f.ctx, f.notes.save("r" + std::to_string(i)),
+                   [&](const std::exception_ptr& e, Id id) {
+                     ++ended;
+                     if (e)
+                       ++failed;
+                     else
+                       ids.insert(id);
+                   });
   }
   workbook::run_until_idle(f.ctx);
   EXPECT_EQ(ended, n);
@@ -94,7 +95,7 @@ void random_overlap(Fixture& f) {
   const Id target = *ids.begin();
   int like_failed = 0;
   for (int i = 0; i < n; ++i) {
-    asio::co_spawn(f.ctx, f.notes.like(target), [&](std::exception_ptr e) {
+    asio::co_spawn(f.ctx, f.notes.like(target), [&](const std::exception_ptr& e) {
       if (e) ++like_failed;
     });
   }

@@ -54,9 +54,10 @@ std::vector<std::string> scenario(Fixture& f) {
   int failed = 0;
   for (int i = 0; i < 5; ++i)
     asio::co_spawn(f.ctx, f.notes.save("p"),
-                   [&](std::exception_ptr e, Id) { failed += e ? 1 : 0; });
+                   [&](const std::exception_ptr& e, Id) { failed += e ? 1 : 0; });
   for (int i = 0; i < 5; ++i)
-    asio::co_spawn(f.ctx, f.notes.like(1), [&](std::exception_ptr e) { failed += e ? 1 : 0; });
+    asio::co_spawn(f.ctx, f.notes.like(1),
+                   [&](const std::exception_ptr& e) { failed += e ? 1 : 0; });
   workbook::run_until_idle(f.ctx);
   note("concurrent failures " + std::to_string(failed));
   attempt("likes", f.notes.likes(1));
