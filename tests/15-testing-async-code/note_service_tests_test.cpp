@@ -1,9 +1,10 @@
 // Chapter 15's test: it tests your tests.
 //
 // Your tests (register_tests() in note_service_tests.cpp) are run, each in a
-// fresh Fixture, against the correct NoteService and against each broken one
-// the chapter provides (note_services.cpp). Against the correct service every
-// one of them must pass, and each must reach the database (a test that starts
+// fresh Fixture, against each broken NoteService the chapter provides
+// (note_services.cpp) and five times against a correct one (see runs()).
+// Against a correct service every one of them must pass, every time, and each
+// must reach the database (a test that starts
 // no database operation never ran its loop or never called the service: its
 // checks cannot fail). Against each broken service at least one must fail:
 // one GoogleTest test per broken service says whether your tests caught it,
