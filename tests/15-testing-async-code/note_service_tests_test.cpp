@@ -5,9 +5,9 @@
 // (note_services.cpp) and five times against a correct one (see runs()).
 // Against a correct service every one of them must pass, every time, and each
 // must reach the database (a test that starts no database operation never ran
-// its loop or never called the service: its checks cannot fail). Against each broken service at least one must fail:
-// one GoogleTest test per broken service says whether your tests caught it,
-// so that `./workbook check 15` lists each bug your tests missed.
+// its loop or never called the service: its checks cannot fail). Against each broken service at
+// least one must fail: one GoogleTest test per broken service says whether your tests caught it, so
+// that `./workbook check 15` lists each bug your tests missed.
 //
 // A failure of one of your tests is captured (runner.cpp), not reported as a
 // failure of this suite, so that a test failing a broken service is what
