@@ -145,6 +145,11 @@ std::string StallDetector::report() const {
   return out;
 }
 
+bool StallDetector::any_running() const {
+  std::lock_guard lock(state_->mutex);
+  return !state_->running.empty();
+}
+
 std::string StallDetector::describe_running() const {
   std::lock_guard lock(state_->mutex);
   if (state_->running.empty()) return "no handler is running";

@@ -30,15 +30,14 @@ std::string Watchdog::report() const {
       " ms of real time: a thread is blocked and nothing can run on it, or the loop is kept "
       "busy (a handler that keeps posting itself, so virtual time never moves on).\n";
   if (detector_ != nullptr) {
-    const std::string running = detector_->describe_running();
-    if (running == "no handler is running") {
+    if (!detector_->any_running()) {
       text +=
           "No handler of the event loop is running: the loop waits for something that never "
           "comes (an operation waiting on a thread that is blocked, or on virtual time, which "
           "does not move while work outside the loop, such as a workbook::BlockingPool job, is "
           "pending).\n";
     } else {
-      text += "The event-loop thread is inside " + running + ".\n";
+      text += "The event-loop thread is inside " + detector_->describe_running() + ".\n";
     }
   }
   text += "Pending operations:\n" + Trace::describe_all_pending();

@@ -128,6 +128,9 @@ class StallDetector {
   /// handler is running". Safe to call from any thread.
   std::string describe_running() const;
 
+  /// True while a handler of the event loop is running. Safe to call from any thread.
+  bool any_running() const;
+
  private:
   std::shared_ptr<detail::StallState> state_;
 };
