@@ -187,7 +187,7 @@ Stats Core::stats() const {
 
 void worker_main(const std::shared_ptr<Core>& core, std::size_t index) {
   // The connection is created, used and closed on this thread only.
-  Session session(core->options);
+  Session session(core->options, core->open_mutex);
   while (std::shared_ptr<Job> job = core->next(index)) {
     try {
       session.start_job(job->cancel);

@@ -80,6 +80,8 @@ class Core {
   Stats stats() const;
 
   const Options options;
+  /// Held by a worker while it opens its connection (see Session::open).
+  std::mutex open_mutex;
 
  private:
   void end_locked(Job& job);

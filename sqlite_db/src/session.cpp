@@ -124,6 +124,10 @@ void Session::end_job() noexcept {
 }
 
 void Session::open() {
+  // One worker opens at a time. Switching a new file to WAL needs the whole
+  // file to itself, and SQLite does not call the busy handler for that lock:
+  // a second worker switching at the same moment would fail with SQLITE_BUSY.
+  std::lock_guard serialize(*open_mutex_);
   // NOMUTEX: SQLite takes no lock of its own around each call on this
   // connection. That is safe only because the connection never leaves this
   // worker thread (thread confinement): no two threads ever call into it.

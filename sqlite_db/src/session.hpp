@@ -50,7 +50,9 @@ class CancelFlag {
 /// that job's error, and a failed open is retried by the next job).
 class Session {
  public:
-  explicit Session(const Options& options) : options_(&options) {}
+  /// `open_mutex` is shared by the pool's sessions: they open one at a time.
+  Session(const Options& options, std::mutex& open_mutex)
+      : options_(&options), open_mutex_(&open_mutex) {}
   ~Session();
   Session(const Session&) = delete;
   Session& operator=(const Session&) = delete;
@@ -89,6 +91,7 @@ class Session {
   static int on_progress(void* self);
 
   const Options* options_;
+  std::mutex* open_mutex_;
   sqlite3* db_ = nullptr;
   CancelFlag* cancel_ = nullptr;  // the running job's flag
   std::chrono::steady_clock::time_point busy_since_;

@@ -145,8 +145,12 @@ class Operations : public Base {
     // error or a missing parameter is thrown before anything is queued.
     auto statement = std::make_shared<const detail::Statement>(
         detail::translate(mockdb::parse_query(sql), params));
-    co_return co_await run<mockdb::Rows>(
-        [statement](Session& s) { return s.query(*statement); });
+    // A named local, not a temporary in the co_await expression: GCC 12
+    // destroys some such temporaries twice (a use after free under ASan).
+    std::function<mockdb::Rows(Session&)> work = [statement](Session& s) {
+      return s.query(*statement);
+    };
+    co_return co_await run<mockdb::Rows>(std::move(work));
   }
 
  protected:
@@ -204,12 +208,13 @@ asio::awaitable<std::unique_ptr<mockdb::Connection>> SqliteDatabase::connect() {
   state->worker = impl_->core->pick_worker();
   // The job opens the worker's sqlite3 connection if it is not open yet, so a
   // file that cannot be opened is reported by connect().
-  co_return co_await run_on_pool<std::unique_ptr<mockdb::Connection>>(
-      impl_->core, state,
+  std::function<std::unique_ptr<mockdb::Connection>(Session&)> work =
       [core = impl_->core, state](Session&) -> std::unique_ptr<mockdb::Connection> {
-        return std::make_unique<SqliteConnection>(core, state);
-      },
-      true);
+    return std::make_unique<SqliteConnection>(core, state);
+  };
+  std::shared_ptr<Core> core = impl_->core;  // locals, not temporaries (see query())
+  co_return co_await run_on_pool<std::unique_ptr<mockdb::Connection>>(std::move(core), state,
+                                                                      std::move(work), true);
 }
 
 asio::awaitable<mockdb::Id> SqliteDatabase::create(std::string table, mockdb::Row row) {

@@ -55,11 +55,11 @@ struct Options {
   /// Called on each worker thread right after it opened its connection, with
   /// that connection: for logging or tracing (sqlite3_trace_v2). It must not
   /// replace the busy or progress handlers, which carry cancellation.
-  std::function<void(sqlite3*)> on_open;
+  std::function<void(sqlite3*)> on_open{};
   /// Called on a worker thread each time an operation starts waiting for a
   /// lock that another connection holds: for logging, and for tests that must
   /// know an operation is blocked before they act.
-  std::function<void()> on_lock_wait;
+  std::function<void()> on_lock_wait{};
 };
 
 /// What the pool is doing now; for demos and tests.
