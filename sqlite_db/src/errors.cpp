@@ -78,16 +78,16 @@ int refine(int rc, std::string_view message) {
 // The code's name, for Diagnostics::sqlstate (SQLite has no SQLSTATE).
 std::string code_text(int code) {
   static constexpr std::pair<int, const char*> names[] = {
-      {SQLITE_ERROR, "SQLITE_ERROR"},         {SQLITE_PERM, "SQLITE_PERM"},
-      {SQLITE_ABORT, "SQLITE_ABORT"},         {SQLITE_BUSY, "SQLITE_BUSY"},
-      {SQLITE_LOCKED, "SQLITE_LOCKED"},       {SQLITE_NOMEM, "SQLITE_NOMEM"},
-      {SQLITE_READONLY, "SQLITE_READONLY"},   {SQLITE_INTERRUPT, "SQLITE_INTERRUPT"},
-      {SQLITE_IOERR, "SQLITE_IOERR"},         {SQLITE_CORRUPT, "SQLITE_CORRUPT"},
-      {SQLITE_FULL, "SQLITE_FULL"},           {SQLITE_CANTOPEN, "SQLITE_CANTOPEN"},
-      {SQLITE_PROTOCOL, "SQLITE_PROTOCOL"},   {SQLITE_SCHEMA, "SQLITE_SCHEMA"},
-      {SQLITE_TOOBIG, "SQLITE_TOOBIG"},       {SQLITE_CONSTRAINT, "SQLITE_CONSTRAINT"},
-      {SQLITE_MISMATCH, "SQLITE_MISMATCH"},   {SQLITE_MISUSE, "SQLITE_MISUSE"},
-      {SQLITE_AUTH, "SQLITE_AUTH"},           {SQLITE_RANGE, "SQLITE_RANGE"},
+      {SQLITE_ERROR, "SQLITE_ERROR"},       {SQLITE_PERM, "SQLITE_PERM"},
+      {SQLITE_ABORT, "SQLITE_ABORT"},       {SQLITE_BUSY, "SQLITE_BUSY"},
+      {SQLITE_LOCKED, "SQLITE_LOCKED"},     {SQLITE_NOMEM, "SQLITE_NOMEM"},
+      {SQLITE_READONLY, "SQLITE_READONLY"}, {SQLITE_INTERRUPT, "SQLITE_INTERRUPT"},
+      {SQLITE_IOERR, "SQLITE_IOERR"},       {SQLITE_CORRUPT, "SQLITE_CORRUPT"},
+      {SQLITE_FULL, "SQLITE_FULL"},         {SQLITE_CANTOPEN, "SQLITE_CANTOPEN"},
+      {SQLITE_PROTOCOL, "SQLITE_PROTOCOL"}, {SQLITE_SCHEMA, "SQLITE_SCHEMA"},
+      {SQLITE_TOOBIG, "SQLITE_TOOBIG"},     {SQLITE_CONSTRAINT, "SQLITE_CONSTRAINT"},
+      {SQLITE_MISMATCH, "SQLITE_MISMATCH"}, {SQLITE_MISUSE, "SQLITE_MISUSE"},
+      {SQLITE_AUTH, "SQLITE_AUTH"},         {SQLITE_RANGE, "SQLITE_RANGE"},
       {SQLITE_NOTADB, "SQLITE_NOTADB"},
   };
   std::string text = "SQLITE_" + std::to_string(primary(code));
@@ -121,8 +121,9 @@ mockdb::DatabaseError sqlite_error(sqlite3* db, int rc) {
 }
 
 std::exception_ptr client_error(mockdb::Errc e, std::string message) {
-  return std::make_exception_ptr(mockdb::DatabaseError(
-      mockdb::make_error_code(e), mockdb::Diagnostics{std::move(message), mockdb::sqlstate(e), {}}));
+  return std::make_exception_ptr(
+      mockdb::DatabaseError(mockdb::make_error_code(e),
+                            mockdb::Diagnostics{std::move(message), mockdb::sqlstate(e), {}}));
 }
 
 }  // namespace detail

@@ -89,10 +89,10 @@ class Core {
 
   mutable std::mutex mutex_;
   std::condition_variable wake_;
-  std::deque<std::shared_ptr<Job>> shared_queue_;               // direct operations
+  std::deque<std::shared_ptr<Job>> shared_queue_;                // direct operations
   std::vector<std::deque<std::shared_ptr<Job>>> pinned_queues_;  // per worker
-  std::vector<std::shared_ptr<Job>> running_;                   // per worker
-  std::size_t open_ = 0;  // Connections plus borrowed places
+  std::vector<std::shared_ptr<Job>> running_;                    // per worker
+  std::size_t open_ = 0;                                         // Connections plus borrowed places
   std::size_t next_worker_ = 0;
   bool stopping_ = false;
 };

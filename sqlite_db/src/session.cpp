@@ -206,8 +206,7 @@ int Session::on_busy(void* self, int count) {
     s->busy_since_ = now;
     if (s->options_->on_lock_wait) s->options_->on_lock_wait();
   }
-  const auto waited =
-      std::chrono::duration_cast<std::chrono::milliseconds>(now - s->busy_since_);
+  const auto waited = std::chrono::duration_cast<std::chrono::milliseconds>(now - s->busy_since_);
   if (waited >= s->options_->busy_timeout) return 0;  // give up: SQLITE_BUSY
   // SQLite's own busy handler polls like this too: the lock holder does not
   // tell waiters when it lets go. Back off from 1 ms to 50 ms.
@@ -215,7 +214,7 @@ int Session::on_busy(void* self, int count) {
   const std::chrono::milliseconds step(steps[std::min(count, 5)]);
   const auto pause = std::min(step, s->options_->busy_timeout - waited);
   if (s->cancel_ != nullptr && s->cancel_->wait_for(pause)) return 0;  // cancelled
-  return 1;  // try the lock again
+  return 1;                                                            // try the lock again
 }
 
 int Session::on_progress(void* self) {
@@ -258,12 +257,13 @@ bool Session::update(const std::string& table, mockdb::Id id, const mockdb::Row&
   // Read, merge and write in one IMMEDIATE transaction: no other writer can
   // change the row between our read and our write (no lost update).
   WriteTransaction tx(*this);
-  std::optional<Stmt> select = prepare_if_table_exists("SELECT doc FROM " + name + " WHERE id = ?1");
+  std::optional<Stmt> select =
+      prepare_if_table_exists("SELECT doc FROM " + name + " WHERE id = ?1");
   if (!select) return false;
   sqlite3_bind_int64(select->get(), 1, id);
   if (!step(*select)) return false;
-  mockdb::Row row = to_row(id, sqlite3_column_text(select->get(), 0),
-                           sqlite3_column_bytes(select->get(), 0));
+  mockdb::Row row =
+      to_row(id, sqlite3_column_text(select->get(), 0), sqlite3_column_bytes(select->get(), 0));
   select.reset();  // done reading before we write
   for (const auto& field : fields) {
     // A null value sets the field to null; it does not delete it (unlike json_patch()).

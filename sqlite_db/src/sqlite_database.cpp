@@ -189,7 +189,8 @@ struct SqliteDatabase::Impl {
   std::vector<std::thread> workers;
 };
 
-SqliteDatabase::SqliteDatabase(Options options) : impl_(std::make_unique<Impl>(std::move(options))) {
+SqliteDatabase::SqliteDatabase(Options options)
+    : impl_(std::make_unique<Impl>(std::move(options))) {
   const std::size_t threads = std::max<std::size_t>(impl_->core->options.threads, 1);
   for (std::size_t i = 0; i < threads; ++i) {
     impl_->workers.emplace_back([core = impl_->core, i] { detail::worker_main(core, i); });
@@ -221,13 +222,11 @@ asio::awaitable<mockdb::Id> SqliteDatabase::create(std::string table, mockdb::Ro
   return impl_->direct.create(std::move(table), std::move(row));
 }
 
-asio::awaitable<std::optional<mockdb::Row>> SqliteDatabase::read(std::string table,
-                                                                 mockdb::Id id) {
+asio::awaitable<std::optional<mockdb::Row>> SqliteDatabase::read(std::string table, mockdb::Id id) {
   return impl_->direct.read(std::move(table), id);
 }
 
-asio::awaitable<bool> SqliteDatabase::update(std::string table, mockdb::Id id,
-                                             mockdb::Row fields) {
+asio::awaitable<bool> SqliteDatabase::update(std::string table, mockdb::Id id, mockdb::Row fields) {
   return impl_->direct.update(std::move(table), id, std::move(fields));
 }
 

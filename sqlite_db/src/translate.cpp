@@ -186,7 +186,8 @@ std::string field_condition(const Condition& c, const json::value& operand, Buil
   const std::string type = "json_type(doc, " + path + ")";
   const std::string value = "json_extract(doc, " + path + ")";
   if (c.op == CompareOp::is_null) return "(" + type + " IS NULL OR " + type + " = 'null')";
-  if (c.op == CompareOp::is_not_null) return "(" + type + " IS NOT NULL AND " + type + " <> 'null')";
+  if (c.op == CompareOp::is_not_null)
+    return "(" + type + " IS NOT NULL AND " + type + " <> 'null')";
   return field_comparison(c, operand, type, value, b);
 }
 

@@ -35,8 +35,8 @@
 
 namespace asio = boost::asio;
 namespace json = boost::json;
-using mockdb::ErrorClass;
 using mockdb::Errc;
+using mockdb::ErrorClass;
 using mockdb::Row;
 using sqlitedb::Options;
 using sqlitedb::SqliteDatabase;
@@ -68,7 +68,8 @@ class RawConnection {
 // An event a coroutine on the loop can wait for, signalled from any thread.
 class Gate {
  public:
-  explicit Gate(asio::io_context& ctx) : ctx_(ctx), timer_(ctx, asio::steady_timer::time_point::max()) {}
+  explicit Gate(asio::io_context& ctx)
+      : ctx_(ctx), timer_(ctx, asio::steady_timer::time_point::max()) {}
   void open() {
     asio::post(ctx_, [this] {
       opened_ = true;
@@ -92,7 +93,8 @@ class SqliteDatabaseTest : public testing::Test {
  protected:
   SqliteDatabaseTest() {
     // A fresh file per test; SQLite treats an empty file as a new database.
-    std::string pattern = (std::filesystem::temp_directory_path() / "sqlitedb-test-XXXXXX").string();
+    std::string pattern =
+        (std::filesystem::temp_directory_path() / "sqlitedb-test-XXXXXX").string();
     const int fd = mkstemp(pattern.data());
     if (fd >= 0) close(fd);
     path = pattern;
@@ -167,7 +169,8 @@ TEST_F(SqliteDatabaseTest, CreateReadUpdateRemove) {
 
   // Merge: fields replace, null sets null (it does not delete), id is ignored.
   EXPECT_TRUE(run(db.update("notes", 1, {{"n", nullptr}, {"tag", "x"}, {"id", 7}})));
-  EXPECT_EQ(run(db.read("notes", 1)), (Row{{"title", "a"}, {"n", nullptr}, {"tag", "x"}, {"id", 1}}));
+  EXPECT_EQ(run(db.read("notes", 1)),
+            (Row{{"title", "a"}, {"n", nullptr}, {"tag", "x"}, {"id", 1}}));
   EXPECT_FALSE(run(db.update("notes", 3, {{"n", 1}})));
 
   EXPECT_TRUE(run(db.remove("notes", 2)));
@@ -183,8 +186,13 @@ TEST_F(SqliteDatabaseTest, CreateReadUpdateRemove) {
 
 TEST_F(SqliteDatabaseTest, ValuesKeepTheirJsonTypes) {
   SqliteDatabase db(options());
-  const Row row{{"i", -5},      {"u", 18446744073709551615ULL}, {"d", 2.5}, {"b", true},
-                {"s", "x'\""}, {"a", json::array{1, "two"}},    {"o", {{"k", nullptr}}}};
+  const Row row{{"i", -5},
+                {"u", 18446744073709551615ULL},
+                {"d", 2.5},
+                {"b", true},
+                {"s", "x'\""},
+                {"a", json::array{1, "two"}},
+                {"o", {{"k", nullptr}}}};
   const auto id = run(db.create("t", row));
   Row expected = row;
   expected["id"] = id;
@@ -198,8 +206,8 @@ class SqliteQueryTest : public SqliteDatabaseTest {
   // Rows 1..6 of table "t".
   void fill(SqliteDatabase& db) {
     const std::vector<Row> rows = {
-        {{"n", 2}, {"s", "b"}, {"flag", true}},       // 1
-        {{"n", 2.0}, {"s", "B"}, {"flag", false}},    // 2
+        {{"n", 2}, {"s", "b"}, {"flag", true}},        // 1
+        {{"n", 2.0}, {"s", "B"}, {"flag", false}},     // 2
         {{"n", 1}, {"s", "a"}},                        // 3: no flag
         {{"n", nullptr}, {"s", "c"}, {"flag", true}},  // 4
         {{"s", "ab"}, {"flag", false}},                // 5: no n
@@ -217,7 +225,8 @@ TEST_F(SqliteQueryTest, NumbersCompareNumerically) {
   fill(db);
   EXPECT_EQ(ids(q(db, "SELECT * FROM t WHERE n = 2")), (std::vector<std::int64_t>{1, 2}));
   EXPECT_EQ(ids(q(db, "SELECT * FROM t WHERE n > 1.5")), (std::vector<std::int64_t>{1, 2, 6}));
-  EXPECT_EQ(ids(q(db, "SELECT * FROM t WHERE n < $1", {2.5})), (std::vector<std::int64_t>{1, 2, 3}));
+  EXPECT_EQ(ids(q(db, "SELECT * FROM t WHERE n < $1", {2.5})),
+            (std::vector<std::int64_t>{1, 2, 3}));
 }
 
 TEST_F(SqliteQueryTest, StringsCompareBytewise) {
@@ -225,7 +234,8 @@ TEST_F(SqliteQueryTest, StringsCompareBytewise) {
   fill(db);
   // 'B' (0x42) < 'a' (0x61) < 'ab' < 'b'.
   EXPECT_EQ(ids(q(db, "SELECT * FROM t WHERE s < 'a'")), (std::vector<std::int64_t>{2}));
-  EXPECT_EQ(ids(q(db, "SELECT * FROM t WHERE s >= $1", {"ab"})), (std::vector<std::int64_t>{1, 4, 5}));
+  EXPECT_EQ(ids(q(db, "SELECT * FROM t WHERE s >= $1", {"ab"})),
+            (std::vector<std::int64_t>{1, 4, 5}));
 }
 
 TEST_F(SqliteQueryTest, BooleansAreBooleansNotNumbers) {
@@ -252,7 +262,8 @@ TEST_F(SqliteQueryTest, OrderByPutsNullsWherePostgresqlDoes) {
   SqliteDatabase db(options());
   fill(db);
   // ASC: NULLs last; ties (1 and 2 are both 2) in id order.
-  EXPECT_EQ(ids(q(db, "SELECT * FROM t ORDER BY n")), (std::vector<std::int64_t>{3, 1, 2, 6, 4, 5}));
+  EXPECT_EQ(ids(q(db, "SELECT * FROM t ORDER BY n")),
+            (std::vector<std::int64_t>{3, 1, 2, 6, 4, 5}));
   // DESC: NULLs first.
   EXPECT_EQ(ids(q(db, "SELECT * FROM t ORDER BY n DESC")),
             (std::vector<std::int64_t>{4, 5, 6, 1, 2, 3}));
@@ -441,7 +452,8 @@ TEST_F(SqliteDatabaseTest, CallersResumeOnTheirExecutorAndSqliteNeverRunsOnTheLo
     co_await db.query("SELECT * FROM t WHERE n >= $1", params);
     resumed_on.push_back(std::this_thread::get_id());
   };
-  for (int i = 0; i < 8; ++i) asio::co_spawn(ctx, task(i), [](std::exception_ptr e) {
+  for (int i = 0; i < 8; ++i)
+    asio::co_spawn(ctx, task(i), [](std::exception_ptr e) {
       try {
         if (e) std::rethrow_exception(e);
       } catch (const std::exception& error) {
@@ -481,9 +493,8 @@ TEST_F(SqliteDatabaseTest, CancelledWhileQueuedNeverRuns) {
     asio::cancellation_signal signal;
     std::optional<std::exception_ptr> second;
     asio::co_spawn(ctx, db.create("t", {{"n", 3}}),
-                   asio::bind_cancellation_slot(signal.slot(), [&](std::exception_ptr e, mockdb::Id) {
-                     second = e;
-                   }));
+                   asio::bind_cancellation_slot(
+                       signal.slot(), [&](std::exception_ptr e, mockdb::Id) { second = e; }));
     while (db.stats().queued == 0) co_await asio::post(ctx, asio::use_awaitable);
     signal.emit(asio::cancellation_type::terminal);
     while (!second) co_await asio::post(ctx, asio::use_awaitable);
