@@ -7,9 +7,8 @@
 //   static std::unique_ptr<mockdb::DatabaseService> open(asio::io_context& ctx,
 //                                                        std::size_t max_connections);
 //       A fresh, empty database whose pool holds at most `max_connections` connections.
-//   class Blocker { ... };
-//   static Blocker block_writes(mockdb::DatabaseService& db, const std::string& table);
-//       Until the returned object is destroyed, the next write to `table` (create, update,
+//   static <a guard> block_writes(mockdb::DatabaseService& db, const std::string& table);
+//       Until the returned guard (an object or a unique_ptr) is destroyed, the next write to `table` (create, update,
 //       remove) does not complete: it waits (on a lock held by someone else, for a real
 //       database) until it is cancelled or the blocker goes away. The table exists.
 //
