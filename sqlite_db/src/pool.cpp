@@ -52,6 +52,7 @@ void Core::submit(const std::shared_ptr<Job>& job) {
       c->busy = true;
     }
     if (!job->error) {
+      job->accepted = true;
       queue_of(*job).push_back(job);
     } else {
       job->state = Job::State::done;
@@ -115,9 +116,13 @@ void Core::finished(Job& job) {
   end_locked(job);
 }
 
-// The bookkeeping at the end of a job, however it ended.
-void Core::end_locked(Job& job) {
-  job.state = Job::State::done;
+// A job has ended, however it ended; its outcome is on its way to the caller.
+void Core::end_locked(Job& job) { job.state = Job::State::done; }
+
+void Core::release(Job& job) {
+  std::lock_guard lock(mutex_);
+  if (!job.accepted) return;  // refused by submit(): it never took anything
+  job.accepted = false;
   if (job.holds_place) --open_;
   ConnectionState* c = job.connection.get();
   if (c == nullptr) return;

@@ -50,6 +50,9 @@ class Job {
   // Guarded by Core::mutex:
   State state = State::queued;
   bool holds_place = false;  // a direct operation's borrowed place
+  // Accepted by submit(): it holds its Connection busy (or a place) until
+  // release(), when its outcome reaches the caller.
+  bool accepted = false;
 };
 
 /// What the pool's threads share with the database, its connections and the
@@ -70,8 +73,14 @@ class Core {
   /// The next job for worker `index` (its pinned queue first), or null when
   /// the pool stops. Blocks.
   std::shared_ptr<Job> next(std::size_t index);
-  /// Called by the worker after `job` ran: updates the bookkeeping.
+  /// Called by the worker after `job` ran.
   void finished(Job& job);
+  /// Called on the caller's executor just before the caller gets `job`'s
+  /// outcome: frees its Connection for the next operation (or its borrowed
+  /// place), and breaks the Connection if the job was cancelled midway or the
+  /// connection failed. Not earlier: until the caller has the outcome, the
+  /// operation is still in progress for it, as in the mock and in libpq.
+  void release(Job& job);
   /// Drops every queued job (completed with operation_aborted), asks every
   /// running one to stop, and wakes the workers so they exit.
   void stop();

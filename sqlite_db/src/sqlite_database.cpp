@@ -51,6 +51,7 @@ class JobFor final : public Job, public std::enable_shared_from_this<JobFor<T, H
   // Connects the caller's cancellation slot to this job. The slot handler
   // holds the job weakly: the job owns the handler, which owns the slot.
   void connect_cancellation(const std::shared_ptr<Core>& core) {
+    core_ = core;
     slot_ = asio::get_associated_cancellation_slot(*handler_);
     if (!slot_.is_connected()) return;
     slot_.assign([weak_core = std::weak_ptr<Core>(core),
@@ -75,6 +76,9 @@ class JobFor final : public Job, public std::enable_shared_from_this<JobFor<T, H
     // Asio's rule: the slot is cleared before the handler runs, on the
     // handler's own executor (slots are not thread-safe).
     if (slot_.is_connected()) slot_.clear();
+    // The operation ends for the caller now, not when the worker finished it:
+    // only now may the Connection take its next operation.
+    if (const std::shared_ptr<Core> core = core_.lock()) core->release(*this);
     Handler handler = std::move(*handler_);
     handler_.reset();
     const asio::any_io_executor work = std::move(executor_);  // released on return
@@ -90,6 +94,7 @@ class JobFor final : public Job, public std::enable_shared_from_this<JobFor<T, H
   std::optional<Handler> handler_;
   asio::any_io_executor executor_;
   asio::cancellation_slot slot_;
+  std::weak_ptr<Core> core_;
 };
 
 // Suspends the calling coroutine until `work` has run on a worker (pinned to
