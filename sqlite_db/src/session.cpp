@@ -28,7 +28,9 @@ constexpr int kProgressInterval = 1000;
 // sqlitedb_type_error(message): fails the statement with SQLITE_MISMATCH.
 // translate.cpp calls it where a field holds a value of the wrong type.
 void type_error(sqlite3_context* context, int /*argc*/, sqlite3_value** argv) {
-  const auto* text = reinterpret_cast<const char*>(sqlite3_value_text(argv[0]));
+  // SQLite hands text out as unsigned char; it is UTF-8 all the same.
+  const auto* text = reinterpret_cast<const char*>(  // NOLINT(*-reinterpret-cast)
+      sqlite3_value_text(argv[0]));
   sqlite3_result_error(context, text != nullptr ? text : "type mismatch", -1);
   sqlite3_result_error_code(context, SQLITE_MISMATCH);
 }
@@ -52,7 +54,8 @@ void all(sqlite3_context* context, int argc, sqlite3_value** argv) {
 }
 
 mockdb::Row to_row(mockdb::Id id, const unsigned char* doc, int size) {
-  const std::string_view text(reinterpret_cast<const char*>(doc), static_cast<std::size_t>(size));
+  const std::string_view text(reinterpret_cast<const char*>(doc),  // NOLINT(*-reinterpret-cast)
+                              static_cast<std::size_t>(size));
   mockdb::Row row = json::parse(text).as_object();
   row["id"] = id;
   return row;
@@ -301,7 +304,7 @@ mockdb::Rows Session::query(const Statement& statement) {
     } else if (const auto* d = std::get_if<double>(&v)) {
       sqlite3_bind_double(select.get(), index, *d);
     } else {
-      const std::string& text = std::get<std::string>(v);
+      const auto& text = std::get<std::string>(v);
       sqlite3_bind_text(select.get(), index, text.data(), static_cast<int>(text.size()),
                         SQLITE_TRANSIENT);
     }

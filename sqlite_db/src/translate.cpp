@@ -280,14 +280,23 @@ std::string order_by_clause(const mockdb::Query& q, Builder& b) {
     // First by type (booleans < numbers < strings < arrays < objects, as the
     // mock sorts a field of mixed types; NULL for a null or missing field),
     // then by value; booleans as 0 and 1, arrays and objects all tie.
-    sql += "(CASE " + type +
-           " WHEN 'true' THEN 0 WHEN 'false' THEN 0 WHEN 'integer' THEN 1 WHEN 'real' THEN 1"
-           " WHEN 'text' THEN 2 WHEN 'array' THEN 3 WHEN 'object' THEN 4 END)" +
-           direction + nulls + ", ";
-    sql += "(CASE " + type +
-           " WHEN 'true' THEN 1 WHEN 'false' THEN 0 WHEN 'array' THEN NULL WHEN 'object' THEN"
-           " NULL ELSE json_extract(doc, " +
-           path + ") END)" + direction + nulls + ", ";
+    sql += "(CASE ";
+    sql += type;
+    sql +=
+        " WHEN 'true' THEN 0 WHEN 'false' THEN 0 WHEN 'integer' THEN 1 WHEN 'real' THEN 1"
+        " WHEN 'text' THEN 2 WHEN 'array' THEN 3 WHEN 'object' THEN 4 END)";
+    sql += direction;
+    sql += nulls;
+    sql += ", (CASE ";
+    sql += type;
+    sql +=
+        " WHEN 'true' THEN 1 WHEN 'false' THEN 0 WHEN 'array' THEN NULL WHEN 'object' THEN"
+        " NULL ELSE json_extract(doc, ";
+    sql += path;
+    sql += ") END)";
+    sql += direction;
+    sql += nulls;
+    sql += ", ";
   }
   // Ties, and a query without ORDER BY, come in id order.
   return sql + "id";

@@ -90,7 +90,7 @@ class Gate {
 };
 
 class SqliteDatabaseTest : public testing::Test {
- protected:
+ public:
   SqliteDatabaseTest() {
     // A fresh file per test; SQLite treats an empty file as a new database.
     std::string pattern =
@@ -110,6 +110,7 @@ class SqliteDatabaseTest : public testing::Test {
   SqliteDatabaseTest(SqliteDatabaseTest&&) = delete;
   SqliteDatabaseTest& operator=(SqliteDatabaseTest&&) = delete;
 
+ protected:
   Options options(std::size_t threads = 2, std::size_t max_connections = 8) const {
     return {.path = path, .threads = threads, .max_connections = max_connections};
   }
@@ -119,7 +120,7 @@ class SqliteDatabaseTest : public testing::Test {
   T run(asio::awaitable<T> task) {
     std::exception_ptr error;
     std::optional<T> value;
-    asio::co_spawn(ctx, std::move(task), [&](std::exception_ptr e, T v) {
+    asio::co_spawn(ctx, std::move(task), [&](const std::exception_ptr& e, T v) {
       error = e;
       if (!e) value.emplace(std::move(v));
     });
@@ -130,7 +131,7 @@ class SqliteDatabaseTest : public testing::Test {
   }
   void run(asio::awaitable<void> task) {
     std::exception_ptr error;
-    asio::co_spawn(ctx, std::move(task), [&](std::exception_ptr e) { error = e; });
+    asio::co_spawn(ctx, std::move(task), [&](const std::exception_ptr& e) { error = e; });
     ctx.restart();
     ctx.run();
     if (error) std::rethrow_exception(error);
@@ -392,10 +393,11 @@ TEST_F(SqliteDatabaseTest, ASecondOperationOnABusyConnectionFailsAtOnce) {
     auto connection = co_await db.connect();
     raw.exec("BEGIN EXCLUSIVE");
     bool first_done = false;
-    asio::co_spawn(ctx, connection->create("t", {{"n", 2}}), [&](std::exception_ptr e, mockdb::Id) {
-      EXPECT_FALSE(e);
-      first_done = true;
-    });
+    asio::co_spawn(ctx, connection->create("t", {{"n", 2}}),
+                   [&](const std::exception_ptr& e, mockdb::Id) {
+                     EXPECT_FALSE(e);
+                     first_done = true;
+                   });
     co_await waiting.wait();  // the first operation waits for the lock
     try {
       co_await connection->read("t", 1);
@@ -420,9 +422,9 @@ TEST_F(SqliteDatabaseTest, CallersResumeOnTheirExecutorAndSqliteNeverRunsOnTheLo
   std::atomic<int> statements{0};
   std::atomic<int> statements_on_loop{0};
   struct Counters {
-    std::atomic<int>* statements;
-    std::atomic<int>* on_loop;
-    std::thread::id loop;
+    std::atomic<int>* statements = nullptr;
+    std::atomic<int>* on_loop = nullptr;
+    std::thread::id loop{};
   } counters{&statements, &statements_on_loop, loop_thread};
   o.on_open = [&](sqlite3* db) {
     {
@@ -453,7 +455,7 @@ TEST_F(SqliteDatabaseTest, CallersResumeOnTheirExecutorAndSqliteNeverRunsOnTheLo
     resumed_on.push_back(std::this_thread::get_id());
   };
   for (int i = 0; i < 8; ++i)
-    asio::co_spawn(ctx, task(i), [](std::exception_ptr e) {
+    asio::co_spawn(ctx, task(i), [](const std::exception_ptr& e) {
       try {
         if (e) std::rethrow_exception(e);
       } catch (const std::exception& error) {
@@ -487,14 +489,14 @@ TEST_F(SqliteDatabaseTest, CancelledWhileQueuedNeverRuns) {
     // The only worker waits for the lock with the first create...
     std::optional<std::exception_ptr> first;
     asio::co_spawn(ctx, db.create("t", {{"n", 2}}),
-                   [&](std::exception_ptr e, mockdb::Id) { first = e; });
+                   [&](const std::exception_ptr& e, mockdb::Id) { first = e; });
     co_await waiting.wait();
     // ...so the second one queues.
     asio::cancellation_signal signal;
     std::optional<std::exception_ptr> second;
     asio::co_spawn(ctx, db.create("t", {{"n", 3}}),
-                   asio::bind_cancellation_slot(
-                       signal.slot(), [&](std::exception_ptr e, mockdb::Id) { second = e; }));
+                   asio::bind_cancellation_slot(signal.slot(), [&](const std::exception_ptr& e,
+                                                                   mockdb::Id) { second = e; }));
     while (db.stats().queued == 0) co_await asio::post(ctx, asio::use_awaitable);
     signal.emit(asio::cancellation_type::terminal);
     while (!second) co_await asio::post(ctx, asio::use_awaitable);
@@ -528,8 +530,8 @@ TEST_F(SqliteDatabaseTest, CancelledWhileWaitingForALockStopsAndRollsBack) {
     asio::cancellation_signal signal;
     std::optional<std::exception_ptr> outcome;
     asio::co_spawn(ctx, db.update("t", 1, {{"n", 2}}),
-                   asio::bind_cancellation_slot(signal.slot(),
-                                                [&](std::exception_ptr e, bool) { outcome = e; }));
+                   asio::bind_cancellation_slot(
+                       signal.slot(), [&](const std::exception_ptr& e, bool) { outcome = e; }));
     co_await waiting.wait();
     signal.emit(asio::cancellation_type::terminal);
     // The lock is still held: only the cancellation can end the wait.
@@ -594,9 +596,10 @@ TEST_F(SqliteDatabaseTest, CancelledWhileRunningIsInterruptedAndBreaksTheConnect
     auto connection = co_await db.connect();
     hook.armed = true;
     std::optional<std::exception_ptr> outcome;
-    asio::co_spawn(ctx, connection->query("SELECT * FROM t WHERE n >= 0 ORDER BY n DESC"),
-                   asio::bind_cancellation_slot(
-                       signal.slot(), [&](std::exception_ptr e, mockdb::Rows) { outcome = e; }));
+    asio::co_spawn(
+        ctx, connection->query("SELECT * FROM t WHERE n >= 0 ORDER BY n DESC"),
+        asio::bind_cancellation_slot(
+            signal.slot(), [&](const std::exception_ptr& e, const mockdb::Rows&) { outcome = e; }));
     while (!outcome) co_await asio::post(ctx, asio::use_awaitable);
     EXPECT_TRUE(*outcome);
     if (!*outcome) co_return;
