@@ -150,7 +150,9 @@ asio::awaitable<std::unique_ptr<PgConnection>> PgConnection::open(
   // buffer, and PQflush says so.
   if (PQsetnonblocking(c, 1) != 0) throw connection_error(c);
   PQsetNoticeProcessor(c, &ignore_notice, nullptr);
-  co_await self->exec(Statement{setup_sql, {}});
+  // Named, not temporaries: GCC 12 destroys some temporaries of a co_await expression twice.
+  const Statement setup{setup_sql, {}};
+  const Result done = co_await self->exec(setup);
   co_return self;
 }
 
@@ -298,7 +300,7 @@ asio::awaitable<std::vector<Result>> PgConnection::exec_pipeline(
   if (!sync || PQresultStatus(sync.get()) != PGRES_PIPELINE_SYNC) throw connection_error(c);
   if (PQexitPipelineMode(c) == 0) {
     // Still a result to collect (libpq may report the end of the queue with one more null).
-    (void)co_await next_result();
+    const Result end = co_await next_result();
     if (PQexitPipelineMode(c) == 0) throw connection_error(c);
   }
   busy_ = false;

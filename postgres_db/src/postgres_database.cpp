@@ -56,7 +56,10 @@ bool touched_a_row(const PGresult* r) { return std::strcmp(PQcmdTuples(const_cas
 // catalog) or duplicate_table (42P07). Either way the table now exists, which is all we want.
 asio::awaitable<void> ensure_table(PgConnection& c, const std::string& table) {
   try {
-    (void)co_await c.exec(create_table(table));
+    // (Statements and results are named, not temporaries, in co_await expressions: GCC 12
+    // destroys some such temporaries twice.)
+    const Statement create = create_table(table);
+    const Result done = co_await c.exec(create);
   } catch (const mockdb::DatabaseError& e) {
     if (!is_state(e, "23505") && !is_state(e, "42P07")) throw;
   }
@@ -80,7 +83,8 @@ asio::awaitable<Id> create_on(PgConnection& c, std::string table, Row row) {
 // read, update and remove of a table that does not exist: no row (as the mock), no error.
 asio::awaitable<std::optional<Row>> read_on(PgConnection& c, std::string table, Id id) {
   try {
-    const Result r = co_await c.exec(select_row(table, id));
+    const Statement select = select_row(table, id);
+    const Result r = co_await c.exec(select);
     if (PQntuples(r.get()) == 0) co_return std::nullopt;
     co_return to_row(r.get(), 0, 0, id);
   } catch (const mockdb::DatabaseError& e) {
@@ -91,7 +95,8 @@ asio::awaitable<std::optional<Row>> read_on(PgConnection& c, std::string table, 
 
 asio::awaitable<bool> update_on(PgConnection& c, std::string table, Id id, Row fields) {
   try {
-    const Result r = co_await c.exec(update_row(table, id, std::move(fields)));
+    const Statement update = update_row(table, id, std::move(fields));
+    const Result r = co_await c.exec(update);
     co_return touched_a_row(r.get());
   } catch (const mockdb::DatabaseError& e) {
     if (!is_state(e, "42P01")) throw;
@@ -101,7 +106,8 @@ asio::awaitable<bool> update_on(PgConnection& c, std::string table, Id id, Row f
 
 asio::awaitable<bool> remove_on(PgConnection& c, std::string table, Id id) {
   try {
-    const Result r = co_await c.exec(delete_row(table, id));
+    const Statement remove = delete_row(table, id);
+    const Result r = co_await c.exec(remove);
     co_return touched_a_row(r.get());
   } catch (const mockdb::DatabaseError& e) {
     if (!is_state(e, "42P01")) throw;
@@ -151,12 +157,14 @@ asio::awaitable<std::vector<Id>> create_many_on(PgConnection& c, std::string tab
   // One statement per round trip, in an explicit transaction. If one fails, the connection is
   // left in the failed transaction and is discarded (never reused), which rolls it back.
   co_await ensure_table(c, table);
-  (void)co_await c.exec(Statement{"BEGIN", {}});
+  const Statement begin{"BEGIN", {}};
+  const Statement commit{"COMMIT", {}};
+  const Result begun = co_await c.exec(begin);
   for (std::size_t i = 1; i < batch.size(); ++i) {
     const Result r = co_await c.exec(batch[i]);
     ids.push_back(parse_id(PQgetvalue(r.get(), 0, 0)));
   }
-  (void)co_await c.exec(Statement{"COMMIT", {}});
+  const Result committed = co_await c.exec(commit);
   co_return ids;
 }
 

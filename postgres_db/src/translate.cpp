@@ -107,16 +107,18 @@ std::size_t needed_parameters(const mockdb::Query& q) {
 // One WHERE condition as SQL.
 std::string condition_sql(const mockdb::Condition& c, const json::value& operand, Binder& b) {
   const bool is_id = c.column == "id";
+  const bool null_test = c.op == CompareOp::is_null || c.op == CompareOp::is_not_null;
+  // Any comparison with NULL is UNKNOWN, so the condition can never hold. The constant lets
+  // the planner skip the scan, as the mock skips reading rows. (Returned before anything is
+  // bound: PostgreSQL rejects a parameter that the statement does not use.)
+  if (!null_test && operand.is_null()) return "NULL";
   // The field as jsonb: the id column is a bigint, made jsonb to share the typed path.
   const std::string value = is_id ? "to_jsonb(id)" : "(doc -> " + b.field(c.column) + ")";
-  if (c.op == CompareOp::is_null || c.op == CompareOp::is_not_null) {
+  if (null_test) {
     // jsonb_typeof is 'null' for a JSON null and NULL for a missing field: both are NULL.
     return "COALESCE(jsonb_typeof(" + value + "), 'null')" +
            (c.op == CompareOp::is_null ? " = 'null'" : " <> 'null'");
   }
-  // Any comparison with NULL is UNKNOWN, so the condition can never hold. The constant lets
-  // the planner skip the scan, as the mock skips reading rows.
-  if (operand.is_null()) return "NULL";
   const std::string op = sql_operator(c.op);
   // id against a whole number: a plain bigint comparison, which can use the primary key.
   if (is_id && (operand.is_int64() ||

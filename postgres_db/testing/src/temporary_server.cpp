@@ -301,12 +301,22 @@ Options TemporaryServer::options() const {
   return o;
 }
 
-std::vector<std::vector<std::string>> TemporaryServer::execute(const std::string& sql) const {
-  Blocking session(conninfo_);
-  Result r(PQexec(session.conn.get(), sql.c_str()));
+struct AdminSession::State {
+  explicit State(const std::string& conninfo) : session(conninfo) {}
+  Blocking session;
+};
+
+AdminSession::AdminSession(const std::string& conninfo)
+    : state_(std::make_unique<State>(conninfo)) {}
+
+AdminSession::~AdminSession() = default;
+
+std::vector<std::vector<std::string>> AdminSession::execute(const std::string& sql) {
+  PGconn* conn = state_->session.conn.get();
+  Result r(PQexec(conn, sql.c_str()));
   const ExecStatusType status = PQresultStatus(r.get());
   if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) {
-    throw std::runtime_error("test SQL failed: " + std::string(PQerrorMessage(session.conn.get())) +
+    throw std::runtime_error("test SQL failed: " + std::string(PQerrorMessage(conn)) +
                              "(SQL: " + sql + ")");
   }
   std::vector<std::vector<std::string>> rows;
@@ -315,6 +325,10 @@ std::vector<std::vector<std::string>> TemporaryServer::execute(const std::string
     for (int j = 0; j < PQnfields(r.get()); ++j) row.emplace_back(PQgetvalue(r.get(), i, j));
   }
   return rows;
+}
+
+std::vector<std::vector<std::string>> TemporaryServer::execute(const std::string& sql) const {
+  return AdminSession(conninfo_).execute(sql);
 }
 
 void TemporaryServer::reset() const {

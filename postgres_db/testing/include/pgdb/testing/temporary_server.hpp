@@ -17,6 +17,7 @@
 // $TMPDIR (pgdb-*); nothing else does.
 #pragma once
 
+#include <memory>
 #include <stdexcept>
 #include <string>
 #include <sys/types.h>
@@ -31,6 +32,25 @@ namespace pgdb::testing {
 class ServerUnavailable : public std::runtime_error {
  public:
   using std::runtime_error::runtime_error;
+};
+
+/// A blocking libpq session, for test setup and inspection only (holding a lock while the code
+/// under test waits for it, reading pg_stat_activity, terminating a backend).
+class AdminSession {
+ public:
+  /// Connects to `conninfo`; throws std::runtime_error if it cannot.
+  explicit AdminSession(const std::string& conninfo);
+  ~AdminSession();
+  AdminSession(const AdminSession&) = delete;
+  AdminSession& operator=(const AdminSession&) = delete;
+
+  /// Runs `sql` (one or more statements) and returns the last statement's rows as text (NULL
+  /// as ""). Throws std::runtime_error with the server's message if it fails.
+  std::vector<std::vector<std::string>> execute(const std::string& sql);
+
+ private:
+  struct State;
+  std::unique_ptr<State> state_;
 };
 
 /// A PostgreSQL server (PostgreSQL 15's binaries, found with pg_config --bindir or in
