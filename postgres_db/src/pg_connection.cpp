@@ -6,10 +6,10 @@
 // we release() it before PQfinish closes it, and never let Asio close it.
 #include "pg_connection.hpp"
 
+#include <array>
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <array>
 #include <cstring>
 #include <string>
 #include <utility>
@@ -108,9 +108,9 @@ mockdb::DatabaseError error_from_result(const PGresult* result, const PGconn* co
   return {pgdb::make_error_code(state), std::move(diagnostics)};
 }
 
-PgConnection::PgConnection(asio::any_io_executor executor, ConnHandle conn,
+PgConnection::PgConnection(const asio::any_io_executor& executor, ConnHandle conn,
                            std::shared_ptr<Canceller> canceller)
-    : conn_(std::move(conn)), socket_(std::move(executor)), canceller_(std::move(canceller)) {}
+    : conn_(std::move(conn)), socket_(executor), canceller_(std::move(canceller)) {}
 
 PgConnection::~PgConnection() {
   // libpq owns the descriptor: take it back from Asio (which deregisters it) without closing.
@@ -121,12 +121,16 @@ PgConnection::~PgConnection() {
   // client left. So send a cancel request first, then close, on the canceller's threads.
   // The task owns the connection, not this object, nor the pool.
   std::unique_ptr<PGcancel, decltype(&PQfreeCancel)> cancel(PQgetCancel(conn_.get()),
-                                                           &PQfreeCancel);
-  asio::post(canceller_->pool, [conn = std::move(conn_), cancel = std::move(cancel)]() {
-    std::array<char, 256> error{};
-    if (cancel) (void)PQcancel(cancel.get(), error.data(), static_cast<int>(error.size()));
-    // conn's deleter now closes the connection; the server ends its backend.
-  });
+                                                            &PQfreeCancel);
+  try {
+    asio::post(canceller_->pool, [conn = std::move(conn_), cancel = std::move(cancel)]() {
+      std::array<char, 256> error{};
+      if (cancel) (void)PQcancel(cancel.get(), error.data(), static_cast<int>(error.size()));
+      // conn's deleter now closes the connection; the server ends its backend.
+    });
+  } catch (...) {
+    // Out of memory for the task: the connection closes here, without the cancel request.
+  }
 }
 
 asio::awaitable<std::unique_ptr<PgConnection>> PgConnection::open(
@@ -198,9 +202,9 @@ asio::awaitable<void> PgConnection::flush() {
     const int pending = PQflush(c);
     if (pending == 0) co_return;
     if (pending < 0) throw connection_error(c);
-    const auto ready = co_await (
-        socket_.async_wait(stream_descriptor::wait_read, asio::use_awaitable) ||
-        socket_.async_wait(stream_descriptor::wait_write, asio::use_awaitable));
+    const auto ready =
+        co_await (socket_.async_wait(stream_descriptor::wait_read, asio::use_awaitable) ||
+                  socket_.async_wait(stream_descriptor::wait_write, asio::use_awaitable));
     if (ready.index() == 0 && PQconsumeInput(c) == 0) throw connection_error(c);
   }
 }

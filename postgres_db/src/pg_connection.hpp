@@ -90,7 +90,7 @@ class PgConnection {
  private:
   enum class Want { read, write };
 
-  PgConnection(boost::asio::any_io_executor executor, ConnHandle conn,
+  PgConnection(const boost::asio::any_io_executor& executor, ConnHandle conn,
                std::shared_ptr<Canceller> canceller);
 
   boost::asio::awaitable<void> connect_poll();

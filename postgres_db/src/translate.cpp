@@ -129,7 +129,8 @@ std::string condition_sql(const mockdb::Condition& c, const json::value& operand
   const std::string typed = "pg_temp.wb_typed(" + value + ", '" + json_type(operand) + "', " +
                             (ordered ? "true" : "false") + ", " +
                             b.bind(is_id ? std::string("id") : c.column) + ", id)";
-  if (operand.is_number()) return typed + "::numeric" + op + b.bind(numeric_text(operand)) + "::numeric";
+  if (operand.is_number())
+    return typed + "::numeric" + op + b.bind(numeric_text(operand)) + "::numeric";
   if (operand.is_bool()) {
     return typed + "::boolean" + op + b.bind(operand.get_bool() ? "true" : "false") + "::boolean";
   }
@@ -153,8 +154,8 @@ std::string sort_key_sql(const mockdb::SortKey& key, Binder& b) {
                     direction + (key.nulls_first() ? " NULLS FIRST" : " NULLS LAST");
   sql += ", CASE " + type + " WHEN 'boolean' THEN " + v + "::boolean END" + direction;
   sql += ", CASE " + type + " WHEN 'number' THEN " + v + "::numeric END" + direction;
-  sql += ", (CASE " + type + " WHEN 'string' THEN " + v + " #>> '{}' END) COLLATE \"C\"" +
-         direction;
+  sql +=
+      ", (CASE " + type + " WHEN 'string' THEN " + v + " #>> '{}' END) COLLATE \"C\"" + direction;
   return sql;
 }
 
@@ -206,8 +207,7 @@ Statement select_row(std::string_view table, mockdb::Id id) {
 
 Statement update_row(std::string_view table, mockdb::Id id, mockdb::Row fields) {
   fields.erase("id");
-  return {"UPDATE " + quote_identifier(table) +
-              " SET doc = doc || $2::jsonb WHERE id = $1::bigint",
+  return {"UPDATE " + quote_identifier(table) + " SET doc = doc || $2::jsonb WHERE id = $1::bigint",
           {id_text(id), json::serialize(fields)}};
 }
 

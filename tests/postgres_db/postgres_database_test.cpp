@@ -28,8 +28,8 @@
 
 namespace asio = boost::asio;
 namespace json = boost::json;
-using mockdb::ErrorClass;
 using mockdb::Errc;
+using mockdb::ErrorClass;
 using mockdb::Row;
 using pgdb::PostgresDatabase;
 using pgdb::testing::AdminSession;
@@ -96,9 +96,9 @@ class PostgresTest : public testing::Test {
 
   // Backends of our database waiting for a lock (other than the admin's own).
   int waiting_on_locks() {
-    return std::stoi(server_->execute(
-        "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
-        "AND datname = current_database()")[0][0]);
+    return std::stoi(
+        server_->execute("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                         "AND datname = current_database()")[0][0]);
   }
 
   std::string waiting_pid() {
@@ -282,9 +282,8 @@ TEST_F(PostgresTest, ASecondOperationOnABusyConnectionFailsAtOnce) {
   ASSERT_TRUE(eventually([&] { return waiting_on_locks() == 1; }));
   // Not run(): the loop has the blocked read's wait to run, so it would not stop.
   auto second = asio::co_spawn(ctx_, conn->read("t", 1), asio::use_future);
-  ASSERT_TRUE(eventually([&] {
-    return second.wait_for(std::chrono::seconds(0)) == std::future_status::ready;
-  }));
+  ASSERT_TRUE(eventually(
+      [&] { return second.wait_for(std::chrono::seconds(0)) == std::future_status::ready; }));
   EXPECT_EQ(error_of([&] { second.get(); }).code(), Errc::operation_in_progress);
   admin->execute("ROLLBACK");
   ctx_.restart();
@@ -353,8 +352,8 @@ TEST_F(PostgresTest, DestroyingTheDatabaseWithAnOperationInFlightIsSafe) {
 }
 
 TEST_F(PostgresTest, AServerThatIsDownIsAClearErrorNotAHang) {
-  const std::string empty = std::filesystem::temp_directory_path() /
-                            ("pgdb-no-server-" + std::to_string(getpid()));
+  const std::string empty =
+      std::filesystem::temp_directory_path() / ("pgdb-no-server-" + std::to_string(getpid()));
   std::filesystem::create_directories(empty);
   pgdb::Options opts;
   opts.conninfo = "host=" + empty + " dbname=postgres connect_timeout=5";
@@ -410,10 +409,13 @@ TEST_F(PostgresTest, CreateManyUsesPipelineMode) {
 
 TEST_F(PostgresTest, ConcurrentFirstCreatesOfATableAllSucceed) {
   std::vector<std::future<mockdb::Id>> creates;
-  for (int i = 0; i < 8; ++i) creates.push_back(asio::co_spawn(ctx_, db_->create("race", row("{}")), asio::use_future));
+  creates.reserve(8);
+  for (int i = 0; i < 8; ++i)
+    creates.push_back(asio::co_spawn(ctx_, db_->create("race", row("{}")), asio::use_future));
   ctx_.restart();
   ctx_.run();
   std::vector<mockdb::Id> ids;
+  ids.reserve(creates.size());
   for (auto& f : creates) ids.push_back(f.get());
   std::sort(ids.begin(), ids.end());
   EXPECT_EQ(ids.front(), 1);

@@ -92,8 +92,7 @@ class PostgresDatabase final : public mockdb::DatabaseService {
   /// Inserts every row of `rows` into `table` (created if need be) on one borrowed
   /// connection, all or none (one transaction), and returns their ids in order. With
   /// Options::pipeline, the statements go out together in pipeline mode: one round trip.
-  boost::asio::awaitable<std::vector<mockdb::Id>> create_many(std::string table,
-                                                              mockdb::Rows rows);
+  boost::asio::awaitable<std::vector<mockdb::Id>> create_many(std::string table, mockdb::Rows rows);
 
   /// How many statements have been sent in pipeline mode so far (tests check that it is used).
   std::uint64_t pipelined_statements() const noexcept;

@@ -10,7 +10,6 @@
 #include <grp.h>
 #include <libpq-fe.h>
 #include <pwd.h>
-#include <signal.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -20,6 +19,7 @@
 #include <atomic>
 #include <cerrno>
 #include <chrono>
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -72,7 +72,8 @@ fs::path find_bindir() {
   std::string line;
   if (FILE* pipe = popen("pg_config --bindir 2>/dev/null", "r")) {
     std::array<char, 512> buffer{};
-    if (fgets(buffer.data(), static_cast<int>(buffer.size()), pipe) != nullptr) line = buffer.data();
+    if (fgets(buffer.data(), static_cast<int>(buffer.size()), pipe) != nullptr)
+      line = buffer.data();
     pclose(pipe);
   }
   while (!line.empty() && (line.back() == '\n' || line.back() == ' ')) line.pop_back();
@@ -83,7 +84,8 @@ fs::path find_bindir() {
   }
   throw ServerUnavailable(how_to_provide_a_server(
       "no PostgreSQL server programs (initdb, postgres) were found: not with pg_config --bindir "
-      "(pg_config said '" + line + "') nor in /usr/lib/postgresql/15/bin"));
+      "(pg_config said '" +
+      line + "') nor in /usr/lib/postgresql/15/bin"));
 }
 
 fs::path temp_root() {
@@ -118,10 +120,11 @@ std::string tail_of(const std::string& path, std::size_t bytes = 2000) {
 // happen (everything is prepared before the fork), since the test process may have threads.
 // With `die_with_parent`, the child asks for SIGQUIT when its parent thread dies; that request
 // is cleared by a change of user, so it is made after setuid.
-pid_t spawn(const std::vector<std::string>& argv, const std::string& log, const RunAs& who,
+pid_t spawn(std::vector<std::string> argv, const std::string& log, const RunAs& who,
             bool die_with_parent) {
   std::vector<char*> args;
-  for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+  args.reserve(argv.size() + 1);
+  for (std::string& a : argv) args.push_back(a.data());
   args.push_back(nullptr);
   const int log_fd = open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
   if (log_fd < 0) throw std::runtime_error("cannot open " + log);
@@ -164,16 +167,16 @@ int wait_for(pid_t pid) {
 
 // The initdb'd template for this bindir, made once (see the top of this file).
 fs::path template_dir(const fs::path& bindir, const RunAs& who) {
-  const fs::path ready = temp_root() / ("pgdb-template-" + std::to_string(who.uid) + "-" +
-                                        std::to_string(std::hash<std::string>{}(bindir.string())));
+  fs::path ready = temp_root() / ("pgdb-template-" + std::to_string(who.uid) + "-" +
+                                  std::to_string(std::hash<std::string>{}(bindir.string())));
   if (fs::exists(ready / "data" / "PG_VERSION")) return ready;
   const std::string building = make_temp_dir("pgdb-template-building-");
   give_to(building, who);
   const std::string log = building + "/initdb.log";
-  const pid_t pid = spawn({(bindir / "initdb").string(), "-D", building + "/data", "--auth=trust",
-                           "--no-locale", "-E", "UTF8", "--no-sync", "--no-instructions", "-U",
-                           who.name},
-                          log, who, false);
+  const pid_t pid =
+      spawn({(bindir / "initdb").string(), "-D", building + "/data", "--auth=trust", "--no-locale",
+             "-E", "UTF8", "--no-sync", "--no-instructions", "-U", who.name},
+            log, who, false);
   const int status = wait_for(pid);
   if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
     const std::string output = tail_of(log);
@@ -192,7 +195,8 @@ struct Blocking {
       throw std::runtime_error("cannot connect to the test server (" + conninfo +
                                "): " + PQerrorMessage(conn.get()));
     }
-    PQsetNoticeProcessor(conn.get(), [](void*, const char*) {}, nullptr);
+    PQsetNoticeProcessor(
+        conn.get(), [](void*, const char*) {}, nullptr);
   }
   std::unique_ptr<PGconn, decltype(&PQfinish)> conn;
 };
@@ -232,17 +236,18 @@ void TemporaryServer::start_local() {
   give_to(directory_, who);
   // cp -a keeps the owner and the 0700 mode that postgres insists on for its data directory.
   const std::string copy_log = directory_ + "/copy.log";
-  const int copied = wait_for(spawn({"/bin/cp", "-a", (templ / "data").string(), directory_ + "/data"},
-                                    copy_log, RunAs{}, false));
+  const int copied =
+      wait_for(spawn({"/bin/cp", "-a", (templ / "data").string(), directory_ + "/data"}, copy_log,
+                     RunAs{}, false));
   if (!WIFEXITED(copied) || WEXITSTATUS(copied) != 0) {
     throw std::runtime_error("cannot copy the template data directory:\n" + tail_of(copy_log));
   }
   // Only a Unix socket, in our own directory: no port to collide with another server.
-  pid_ = spawn({(bindir / "postgres").string(), "-D", directory_ + "/data", "-c",
-                "listen_addresses=", "-c", "unix_socket_directories=" + directory_, "-c",
-                "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off", "-c",
-                "max_connections=100"},
-               directory_ + "/server.log", who, true);
+  pid_ = spawn(
+      {(bindir / "postgres").string(), "-D", directory_ + "/data", "-c", "listen_addresses=", "-c",
+       "unix_socket_directories=" + directory_, "-c", "fsync=off", "-c", "synchronous_commit=off",
+       "-c", "full_page_writes=off", "-c", "max_connections=100"},
+      directory_ + "/server.log", who, true);
   conninfo_ = "host=" + directory_ + " port=5432 dbname=postgres user=" + who.name;
   // Wait until it accepts connections: poll with PQping (no test assertion depends on how
   // long this takes; the bound only turns a server that never comes up into an error).
@@ -256,20 +261,21 @@ void TemporaryServer::start_local() {
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
-  throw std::runtime_error("the PostgreSQL server did not accept connections within 60 s; "
-                           "its log ends:\n" +
-                           log_tail());
+  throw std::runtime_error(
+      "the PostgreSQL server did not accept connections within 60 s; "
+      "its log ends:\n" +
+      log_tail());
 }
 
 void TemporaryServer::use_external() {
-  external_database_ = "pgdb_test_" + std::to_string(getpid()) + "_" +
-                       std::to_string(external_counter++);
+  external_database_ =
+      "pgdb_test_" + std::to_string(getpid()) + "_" + std::to_string(external_counter++);
   Blocking admin("");
   Result r(PQexec(admin.conn.get(), ("CREATE DATABASE " + external_database_).c_str()));
   if (PQresultStatus(r.get()) != PGRES_COMMAND_OK) {
-    throw ServerUnavailable(how_to_provide_a_server(
-        std::string("PGHOST is set, but CREATE DATABASE failed there: ") +
-        PQerrorMessage(admin.conn.get())));
+    throw ServerUnavailable(
+        how_to_provide_a_server(std::string("PGHOST is set, but CREATE DATABASE failed there: ") +
+                                PQerrorMessage(admin.conn.get())));
   }
   conninfo_ = "dbname=" + external_database_;
 }

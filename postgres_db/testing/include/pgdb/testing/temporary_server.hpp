@@ -17,10 +17,11 @@
 // $TMPDIR (pgdb-*); nothing else does.
 #pragma once
 
+#include <sys/types.h>
+
 #include <memory>
 #include <stdexcept>
 #include <string>
-#include <sys/types.h>
 #include <vector>
 
 #include "pgdb/postgres_database.hpp"
