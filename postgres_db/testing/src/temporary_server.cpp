@@ -188,6 +188,22 @@ fs::path template_dir(const fs::path& bindir, const RunAs& who) {
   return ready;
 }
 
+// The directory of a test process that was killed (SIGKILL gives no chance to clean up) stays
+// behind; the next server removes it. Each directory names its owner in owner.pid, written
+// before anything else, so a directory whose owner still runs is never touched.
+void remove_abandoned_directories() {
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(temp_root(), ec)) {
+    const std::string name = entry.path().filename().string();
+    if (name.rfind("pgdb-", 0) != 0 || name.rfind("pgdb-template", 0) == 0) continue;
+    std::ifstream owner(entry.path() / "owner.pid");
+    pid_t pid = 0;
+    if (!(owner >> pid) || pid <= 0) continue;  // not ours, or being set up right now
+    if (kill(pid, 0) == 0 || errno != ESRCH) continue;
+    fs::remove_all(entry.path(), ec);
+  }
+}
+
 // A blocking connection for setup and inspection (tests only).
 struct Blocking {
   explicit Blocking(const std::string& conninfo) : conn(PQconnectdb(conninfo.c_str()), &PQfinish) {
@@ -232,7 +248,9 @@ void TemporaryServer::start_local() {
   const fs::path bindir = find_bindir();
   const RunAs who = server_user();
   const fs::path templ = template_dir(bindir, who);
+  remove_abandoned_directories();
   directory_ = make_temp_dir("pgdb-");
+  std::ofstream(directory_ + "/owner.pid") << getpid() << "\n";
   give_to(directory_, who);
   // cp -a keeps the owner and the 0700 mode that postgres insists on for its data directory.
   const std::string copy_log = directory_ + "/copy.log";
