@@ -146,7 +146,7 @@ asio::awaitable<std::unique_ptr<PgConnection>> PgConnection::open(
   if (PQstatus(conn.get()) == CONNECTION_BAD) throw connect_error(conn.get());
 
   std::unique_ptr<PgConnection> self(
-      new PgConnection(std::move(executor), std::move(conn), std::move(canceller)));
+      new PgConnection(executor, std::move(conn), std::move(canceller)));
   co_await self->connect_poll();
 
   PGconn* c = self->conn_.get();
