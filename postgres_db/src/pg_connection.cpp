@@ -7,10 +7,14 @@
 #include "pg_connection.hpp"
 
 #include <array>
+#include <boost/asio/co_spawn.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <cstring>
+#include <optional>
 #include <string>
 #include <utility>
 
@@ -113,6 +117,7 @@ PgConnection::PgConnection(const asio::any_io_executor& executor, ConnHandle con
     : conn_(std::move(conn)), socket_(executor), canceller_(std::move(canceller)) {}
 
 PgConnection::~PgConnection() {
+  if (const auto resender = resender_.lock()) resender->stop();
   // libpq owns the descriptor: take it back from Asio (which deregisters it) without closing.
   if (socket_.is_open()) (void)socket_.release();
   if (!busy_ || !conn_ || !canceller_) return;  // idle: PQfinish (conn_'s deleter) is enough
@@ -241,6 +246,8 @@ asio::awaitable<Result> PgConnection::collect() {
     // A connection that has gone bad sends nothing more; do not wait for it.
     if (PQstatus(conn_.get()) == CONNECTION_BAD) break;
   }
+  // Every result is read: the connection can take the next statement, even after an error.
+  busy_ = false;
   if (error) throw error_from_result(error.get(), conn_.get());
   co_return last;
 }
@@ -266,10 +273,107 @@ void PgConnection::send(const Statement& statement) {
 asio::awaitable<Result> PgConnection::exec(const Statement& statement) {
   busy_ = true;
   send(statement);
-  co_await flush();
-  Result result = co_await collect();  // a server error is thrown here, the rest all read
-  busy_ = false;
-  co_return result;
+  try {
+    co_await flush();
+    co_return co_await collect();  // a server error is thrown here, the rest all read
+  } catch (const boost::system::system_error& e) {
+    if (e.code() != asio::error::operation_aborted) throw;
+    // The caller's cancellation ended a wait; what follows awaits, which a handler cannot.
+  }
+  // A cancelled coroutine's every later co_await throws operation_aborted at once, of an
+  // async operation or of another coroutine alike (Boost 1.81, boost/asio/impl/awaitable.hpp,
+  // await_transform). The clean-up below must await, so it turns that off for its duration,
+  // and back on after it: the caller's own next co_await still sees the cancellation.
+  const bool was_throwing = co_await asio::this_coro::throw_if_cancelled();
+  co_await asio::this_coro::throw_if_cancelled(false);
+  std::optional<Result> outcome;
+  std::exception_ptr failure;
+  try {
+    outcome = co_await cancel_in_flight();
+  } catch (...) {
+    failure = std::current_exception();
+  }
+  co_await asio::this_coro::throw_if_cancelled(was_throwing);
+  if (failure) std::rethrow_exception(failure);
+  if (!outcome) throw boost::system::system_error(asio::error::operation_aborted);
+  co_return std::move(*outcome);  // it finished before the cancel request: not cancelled
+}
+
+// The caller cancelled while its statement was in flight. Telling the caller "cancelled" at
+// once would be a lie: the statement may still run on the server (a backend waiting for a
+// lock does not notice that its client left), and a write that then commits would be a write
+// the caller believes did not happen. So ask the server to cancel it, and wait for the
+// statement's own outcome:
+//  - 57014 query_canceled: it did not happen; nullopt (the caller gets operation_aborted);
+//  - success: it finished before the request arrived; its result (the caller gets it, as with
+//    any Asio operation that completes before a cancellation can take effect);
+//  - no answer within kCancelWait, or a second cancellation: nullopt, and the connection is
+//    left busy, so it is closed, and its destructor sends the cancel request again; the server
+//    ends the statement when it notices.
+// Either way the connection is not reused (see reusable()): the workbook's rule is that a
+// connection cancelled midway is broken, whatever state libpq says it is in.
+asio::awaitable<std::optional<Result>> PgConnection::cancel_in_flight() {
+  broken_ = true;
+  auto resender = std::make_shared<CancelResender>(
+      socket_, canceller_, std::shared_ptr<PGcancel>(PQgetCancel(conn_.get()), &PQfreeCancel));
+  resender_ = resender;  // the destructor stops it, should this frame be destroyed midway
+  resender->start();
+  std::optional<Result> outcome;
+  try {
+    outcome = co_await outcome_after_cancel();
+  } catch (const boost::system::system_error& e) {
+    if (e.code() != asio::error::operation_aborted) throw;  // the statement's own error
+  }
+  resender->stop();
+  co_return outcome;
+}
+
+// Sends the cancel request, and sends it again every kCancelResend until stop(): a request
+// that reaches the server before the statement does is ignored (the backend drops a cancel
+// that arrives while it is still reading the next command), and the statement then runs.
+// After kCancelWait it gives up and stops the wait on the socket. PQcancel blocks until the
+// server has the request, so it runs on the canceller's threads, never on the event loop.
+void PgConnection::CancelResender::start() {
+  send();
+  arm();
+}
+
+void PgConnection::CancelResender::stop() {
+  stopped_ = true;
+  socket_ = nullptr;  // the connection may be gone by the time the timer's handler runs
+  timer_.cancel();
+}
+
+void PgConnection::CancelResender::send() {
+  asio::post(canceller_->pool, [request = request_] {
+    std::array<char, 256> error{};
+    if (request) (void)PQcancel(request.get(), error.data(), static_cast<int>(error.size()));
+  });
+}
+
+void PgConnection::CancelResender::arm() {
+  timer_.expires_after(kCancelResend);
+  timer_.async_wait([self = shared_from_this()](const boost::system::error_code& ec) {
+    if (ec || self->stopped_) return;
+    self->waited_ += kCancelResend;
+    if (self->waited_ >= kCancelWait) {
+      self->socket_->cancel();  // no answer: the drain ends with operation_aborted
+      return;
+    }
+    self->send();
+    self->arm();
+  });
+}
+
+// The statement's outcome after a cancel request: its result, or nothing if the server
+// cancelled it (57014). Any other error is the statement's own, and is thrown.
+asio::awaitable<std::optional<Result>> PgConnection::outcome_after_cancel() {
+  try {
+    co_return co_await collect();
+  } catch (const mockdb::DatabaseError& e) {
+    if (e.code() != pgdb::make_error_code("57014")) throw;
+  }
+  co_return std::nullopt;
 }
 
 asio::awaitable<std::vector<Result>> PgConnection::exec_pipeline(
@@ -313,7 +417,7 @@ asio::awaitable<std::vector<Result>> PgConnection::exec_pipeline(
 }
 
 bool PgConnection::reusable() const noexcept {
-  return !busy_ && conn_ && PQstatus(conn_.get()) == CONNECTION_OK &&
+  return !busy_ && !broken_ && conn_ && PQstatus(conn_.get()) == CONNECTION_OK &&
          PQtransactionStatus(conn_.get()) == PQTRANS_IDLE;
 }
 

@@ -11,7 +11,9 @@
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/thread_pool.hpp>
+#include <chrono>
 #include <memory>
 #include <optional>
 #include <string>
@@ -99,6 +101,37 @@ class PgConnection {
   boost::asio::awaitable<void> flush();
   boost::asio::awaitable<Result> next_result();
   boost::asio::awaitable<Result> collect();
+  boost::asio::awaitable<std::optional<Result>> cancel_in_flight();
+  boost::asio::awaitable<std::optional<Result>> outcome_after_cancel();
+
+  /// How long a cancelled statement's outcome is waited for before the connection is closed.
+  static constexpr std::chrono::milliseconds kCancelWait{5000};
+  /// How often the cancel request is sent again meanwhile (see CancelResender).
+  static constexpr std::chrono::milliseconds kCancelResend{50};
+
+  // Sends a cancel request for the statement in flight, and again every kCancelResend, until
+  // stopped; after kCancelWait it cancels the wait on the socket (see the .cpp file).
+  class CancelResender : public std::enable_shared_from_this<CancelResender> {
+   public:
+    CancelResender(boost::asio::posix::stream_descriptor& socket,
+                   std::shared_ptr<Canceller> canceller, std::shared_ptr<PGcancel> request)
+        : socket_(&socket),
+          canceller_(std::move(canceller)),
+          request_(std::move(request)),
+          timer_(socket.get_executor()) {}
+    void start();
+    void stop();
+
+   private:
+    void send();
+    void arm();
+    boost::asio::posix::stream_descriptor* socket_;
+    std::shared_ptr<Canceller> canceller_;
+    std::shared_ptr<PGcancel> request_;
+    boost::asio::steady_timer timer_;
+    std::chrono::milliseconds waited_{0};
+    bool stopped_ = false;
+  };
   void send(const Statement& statement);
 
   ConnHandle conn_;
@@ -107,6 +140,10 @@ class PgConnection {
   // Set while a statement is in flight; left set if its operation is abandoned midway, which
   // is how the destructor knows the server must be told to stop.
   bool busy_ = false;
+  // Set when an operation was cancelled midway: never reused (the rule of database.hpp).
+  bool broken_ = false;
+  // Resends the cancel request of a cancelled statement while its outcome is awaited.
+  std::weak_ptr<CancelResender> resender_;
 };
 
 }  // namespace pgdb::detail
