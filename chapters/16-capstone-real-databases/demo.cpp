@@ -17,6 +17,7 @@
 
 #include "mockdb/mock_database.hpp"
 #include "notes_service.hpp"
+#include "workbook/format.hpp"
 #include "workbook/run.hpp"
 #include "workbook/timeline.hpp"
 #include "workbook/timer.hpp"
@@ -31,11 +32,15 @@ namespace {
 // hung read would otherwise keep the demo waiting for good.
 template <typename T>
 std::string run_for(asio::io_context& ctx, asio::awaitable<T> task, workbook::Clock::duration limit) {
-  std::string outcome = "still waiting after " + std::to_string(workbook::to_ms(limit)) + " ms";
-  bool done = false;
+  std::string outcome = workbook::format("still waiting after %.0f ms", workbook::to_ms(limit));
+  workbook::Timer give_up(ctx.get_executor(), limit);
+  give_up.async_wait([&ctx](boost::system::error_code ec) {
+    if (!ec) ctx.stop();  // the task is left suspended, as a caller without a deadline is
+  });
   asio::co_spawn(ctx, std::move(task), [&](const std::exception_ptr& e, const auto&) {
-    done = true;
     outcome = "returned";
+    give_up.cancel();
+    ctx.stop();
     if (!e) return;
     try {
       std::rethrow_exception(e);
@@ -43,26 +48,22 @@ std::string run_for(asio::io_context& ctx, asio::awaitable<T> task, workbook::Cl
       outcome = std::string("failed: ") + x.what();
     }
   });
-  auto stop_later = [&ctx, &done, limit]() -> asio::awaitable<void> {
-    co_await workbook::sleep_for(limit);
-    if (!done) ctx.stop();
-  };
-  asio::co_spawn(ctx, stop_later(), asio::detached);
   ctx.restart();
   ctx.run();
-  ctx.restart();
   return outcome;
 }
 
 void demo() {
-  asio::io_context ctx;
   mockdb::MockDatabase db{mockdb::MockConfig{.max_connections = 0}};
+  ch16::NotesService service(db);
+  // Last, so destroyed first: a read the pitfall left hanging is destroyed
+  // while the service it uses still exists.
+  asio::io_context ctx;
   workbook::run_to_completion(ctx, ch16::add_sample_notes(db, 2, 100));
   db.set_latency(mockdb::OpKind::read, mockdb::Latency::uniform(2ms, 8ms));
   db.set_latency(mockdb::OpKind::query, mockdb::Latency::fixed(1ms));
   db.trace().clear();
   db.reset_stats();
-  ch16::NotesService service(db);
 
   std::printf("Chapter 16, %s: the notes service on the mock database\n\n",
               workbook::variant_name());
@@ -74,10 +75,10 @@ void demo() {
   const std::string batch = run_for(ctx, service.read_notes(ids), 500ms);
   std::vector<workbook::Span> reads;
   for (const auto& span : db.trace().spans()) {
-    if (span.operation == "read") reads.push_back(span);
+    if (span.operation == "read" && reads.size() < 16) reads.push_back(span);
   }
   workbook::TimelineOptions options;
-  options.title = "read_notes() of 40 notes, policy: at most 4 at once";
+  options.title = "read_notes() of 40 notes, policy: at most 4 at once (the first 16 drawn)";
   std::cout << workbook::render_timeline(reads, options);
   std::printf("batch %s in %.0f ms; at most %zu reads in flight (limit 4)\n", batch.c_str(),
               workbook::to_ms(workbook::Clock::now() - started),
