@@ -61,10 +61,13 @@ void read_and_export(benchmark::State& state, bool concurrent) {
     ch16::NoteSink keep = [](const mockdb::Row&) { return true; };
     benchmark::DoNotOptimize(workbook::run_to_completion(ctx, service.export_notes(1, keep)));
   }
-  const auto iterations = static_cast<double>(std::max<benchmark::IterationCount>(state.iterations(), 1));
-  state.counters["notes_per_s"] = benchmark::Counter(static_cast<double>(notes), benchmark::Counter::kIsRate);
+  const auto iterations =
+      static_cast<double>(std::max<benchmark::IterationCount>(state.iterations(), 1));
+  state.counters["notes_per_s"] =
+      benchmark::Counter(static_cast<double>(notes), benchmark::Counter::kIsRate);
   state.counters["in_flight"] =
-      mock != nullptr ? static_cast<double>(mock->stats()[mockdb::OpKind::read].max_in_flight) : 0.0;
+      mock != nullptr ? static_cast<double>(mock->stats()[mockdb::OpKind::read].max_in_flight)
+                      : 0.0;
   state.counters["attempts"] = static_cast<double>(service.stats().attempts) / iterations;
   state.counters["rows_scanned"] =
       mock != nullptr ? static_cast<double>(mock->stats().rows_scanned) / iterations : 0.0;

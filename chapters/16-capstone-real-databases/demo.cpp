@@ -31,7 +31,8 @@ namespace {
 // Runs `task`, but gives up on it after `limit` of real time: the pitfall's
 // hung read would otherwise keep the demo waiting for good.
 template <typename T>
-std::string run_for(asio::io_context& ctx, asio::awaitable<T> task, workbook::Clock::duration limit) {
+std::string run_for(asio::io_context& ctx, asio::awaitable<T> task,
+                    workbook::Clock::duration limit) {
   std::string outcome = workbook::format("still waiting after %.0f ms", workbook::to_ms(limit));
   workbook::Timer give_up(ctx.get_executor(), limit);
   give_up.async_wait([&ctx](boost::system::error_code ec) {
@@ -83,9 +84,10 @@ void demo() {
   std::printf("batch %s in %.0f ms; at most %zu reads in flight (limit 4)\n", batch.c_str(),
               workbook::to_ms(workbook::Clock::now() - started),
               db.stats()[mockdb::OpKind::read].max_in_flight);
-  std::printf("the counters' mutex was asked for %zu times by a coroutine of the thread that "
-              "held it across co_await (a std::mutex would have deadlocked at the first)\n\n",
-              ch16::CheckedMutex::held_across_co_await() - mutex_before);
+  std::printf(
+      "the counters' mutex was asked for %zu times by a coroutine of the thread that "
+      "held it across co_await (a std::mutex would have deadlocked at the first)\n\n",
+      ch16::CheckedMutex::held_across_co_await() - mutex_before);
 
   // 2. A 20 ms outage.
   db.set_latency(mockdb::OpKind::read, mockdb::Latency::fixed(1ms));
@@ -114,8 +116,7 @@ void demo() {
   ch16::NoteSink count = [&handed](const mockdb::Row&) { return ++handed > 0; };
   const std::string exported = run_for(ctx, service.export_notes(1, count), 300ms);
   std::printf("export_notes(1): %s, %zu notes handed over, %llu rows scanned in a table of 200\n",
-              exported.c_str(), handed,
-              static_cast<unsigned long long>(db.stats().rows_scanned));
+              exported.c_str(), handed, static_cast<unsigned long long>(db.stats().rows_scanned));
 }
 
 }  // namespace

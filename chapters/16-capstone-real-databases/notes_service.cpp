@@ -8,6 +8,8 @@
 // included (chapter 06). read_notes() starts one read per id, however many
 // ids there are (chapter 12). export_notes() pages with OFFSET, so every page
 // walks past all the rows before it again (chapter 09).
+#include "notes_service.hpp"
+
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/deferred.hpp>
 #include <boost/asio/experimental/parallel_group.hpp>
@@ -18,7 +20,6 @@
 #include <utility>
 
 #include "mockdb/errors.hpp"
-#include "notes_service.hpp"
 
 namespace ch16 {
 
@@ -76,8 +77,8 @@ boost::asio::awaitable<mockdb::Id> NotesService::create_note(std::int64_t owner,
   try {
     co_return co_await db_.create(kNotesTable, std::move(note));
   } catch (const boost::system::system_error& e) {
-    std::throw_with_nested(
-        boost::system::system_error(e.code(), "creating a note for owner " + std::to_string(owner)));
+    std::throw_with_nested(boost::system::system_error(
+        e.code(), "creating a note for owner " + std::to_string(owner)));
   }
 }
 
@@ -107,12 +108,11 @@ boost::asio::awaitable<std::vector<std::optional<mockdb::Row>>> NotesService::re
   if (ids.empty()) co_return notes;
   //! [batch]
   const auto ex = co_await asio::this_coro::executor;
-  std::vector<decltype(asio::co_spawn(ex, read_one(*this, 0, notes[0], errors[0]),
-                                      asio::deferred))>
+  std::vector<decltype(asio::co_spawn(ex, read_one(*this, 0, notes[0], errors[0]), asio::deferred))>
       reads;
   for (std::size_t i = 0; i < ids.size(); ++i) {  // every read at once, however many
-    reads.push_back(asio::co_spawn(ex, read_one(*this, ids[i], notes[i], errors[i]),
-                                   asio::deferred));
+    reads.push_back(
+        asio::co_spawn(ex, read_one(*this, ids[i], notes[i], errors[i]), asio::deferred));
   }
   auto group = asio::experimental::make_parallel_group(std::move(reads));
   auto [order, ended] =
@@ -127,8 +127,7 @@ boost::asio::awaitable<std::vector<std::optional<mockdb::Row>>> NotesService::re
   co_return notes;
 }
 
-boost::asio::awaitable<std::size_t> NotesService::export_notes(std::int64_t owner,
-                                                               NoteSink sink) {
+boost::asio::awaitable<std::size_t> NotesService::export_notes(std::int64_t owner, NoteSink sink) {
   std::size_t handed = 0;
   std::size_t offset = 0;
   //! [export]
@@ -138,10 +137,10 @@ boost::asio::awaitable<std::size_t> NotesService::export_notes(std::int64_t owne
       return db_.query("SELECT * FROM notes WHERE owner = $1 ORDER BY id LIMIT $2 OFFSET $3",
                        std::move(params));
     };
-    const mockdb::Rows page = co_await attempt<mockdb::Rows>(
-        *state_, policy_, next_page,
-        "exporting the notes of owner " + std::to_string(owner) + " from row " +
-            std::to_string(offset));
+    const mockdb::Rows page =
+        co_await attempt<mockdb::Rows>(*state_, policy_, next_page,
+                                       "exporting the notes of owner " + std::to_string(owner) +
+                                           " from row " + std::to_string(offset));
     for (const mockdb::Row& note : page) {
       ++handed;
       if (!sink(note)) co_return handed;

@@ -95,8 +95,7 @@ class NotesService {
 
   /// Hands each note of `owner` to `sink` in id order, Policy::page_size
   /// rows per query, and returns how many it handed over.
-  [[nodiscard]] boost::asio::awaitable<std::size_t> export_notes(std::int64_t owner,
-                                                                 NoteSink sink);
+  [[nodiscard]] boost::asio::awaitable<std::size_t> export_notes(std::int64_t owner, NoteSink sink);
 
   /// A snapshot of the counters.
   ServiceStats stats() const;

@@ -9,6 +9,8 @@
 // id (chapter 12); an export asks for the rows after the last id it handed
 // out (chapter 09). Everything is awaited by its caller, so a cancellation
 // reaches every operation (chapter 11).
+#include "notes_service.hpp"
+
 #include <algorithm>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/deferred.hpp>
@@ -23,7 +25,6 @@
 #include <variant>
 
 #include "mockdb/errors.hpp"
-#include "notes_service.hpp"
 #include "workbook/timer.hpp"
 
 namespace ch16 {
@@ -90,7 +91,7 @@ Clock::duration backoff(NotesService::State& state, const Policy& policy, int at
 // One operation, made by `make` for each attempt, as the policy says.
 template <typename T, typename Make>
 asio::awaitable<T> attempt(NotesService::State& state, const Policy& policy, Make make,
-                                  std::string what) {
+                           std::string what) {
   //! [fix]
   for (int attempt = 1;; ++attempt) {
     record(state, [](NotesService::State& s) { ++s.stats.attempts; });  // lock released here
@@ -130,8 +131,8 @@ boost::asio::awaitable<mockdb::Id> NotesService::create_note(std::int64_t owner,
   try {
     co_return co_await within(db_.create(kNotesTable, std::move(note)), policy_.timeout);
   } catch (const boost::system::system_error& e) {
-    std::throw_with_nested(
-        boost::system::system_error(e.code(), "creating a note for owner " + std::to_string(owner)));
+    std::throw_with_nested(boost::system::system_error(
+        e.code(), "creating a note for owner " + std::to_string(owner)));
   }
 }
 
@@ -144,8 +145,7 @@ boost::asio::awaitable<std::optional<mockdb::Row>> NotesService::read_note(mockd
 namespace {
 // One of the batch's workers: takes the next id until there is none.
 asio::awaitable<void> read_worker(NotesService& service, const std::vector<mockdb::Id>& ids,
-                                  std::size_t& next,
-                                  std::vector<std::optional<mockdb::Row>>& notes,
+                                  std::size_t& next, std::vector<std::optional<mockdb::Row>>& notes,
                                   std::vector<std::exception_ptr>& errors) {
   while (next < ids.size()) {
     const std::size_t i = next++;
@@ -188,8 +188,7 @@ boost::asio::awaitable<std::vector<std::optional<mockdb::Row>>> NotesService::re
   co_return notes;
 }
 
-boost::asio::awaitable<std::size_t> NotesService::export_notes(std::int64_t owner,
-                                                               NoteSink sink) {
+boost::asio::awaitable<std::size_t> NotesService::export_notes(std::int64_t owner, NoteSink sink) {
   std::size_t handed = 0;
   mockdb::Id last = 0;
   //! [export]
@@ -199,10 +198,10 @@ boost::asio::awaitable<std::size_t> NotesService::export_notes(std::int64_t owne
       return db_.query("SELECT * FROM notes WHERE owner = $1 AND id > $2 ORDER BY id LIMIT $3",
                        std::move(params));
     };
-    const mockdb::Rows page = co_await attempt<mockdb::Rows>(
-        *state_, policy_, next_page,
-        "exporting the notes of owner " + std::to_string(owner) + " after note " +
-            std::to_string(last));
+    const mockdb::Rows page =
+        co_await attempt<mockdb::Rows>(*state_, policy_, next_page,
+                                       "exporting the notes of owner " + std::to_string(owner) +
+                                           " after note " + std::to_string(last));
     for (const mockdb::Row& note : page) {
       ++handed;
       if (!sink(note)) co_return handed;

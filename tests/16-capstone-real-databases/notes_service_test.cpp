@@ -346,9 +346,8 @@ TEST_F(Capstone, ABatchKeepsItsLimitOfReadsInFlight) {
     const bool more_later =
         std::any_of(spans.begin(), spans.end(), [e](const auto& o) { return o.first > e; });
     if (!more_later) continue;
-    const auto running = std::count_if(spans.begin(), spans.end(), [e](const auto& o) {
-      return o.first <= e && o.second > e;
-    });
+    const auto running = std::count_if(spans.begin(), spans.end(),
+                                       [e](const auto& o) { return o.first <= e && o.second > e; });
     if (static_cast<std::size_t>(running) < policy.max_in_flight) {
       ADD_FAILURE() << format(
           "a read ended at %.2f ms, and only %zu reads ran after it while notes still waited: a "
@@ -371,12 +370,12 @@ TEST_F(Capstone, CancellingABatchLeavesNothingRunning) {
   const auto start = Clock::now();
   bool ended = false;
   std::optional<Clock::time_point> ended_at;
-  asio::co_spawn(ctx, service.read_notes(ids),
-                 asio::bind_cancellation_slot(
-                     give_up.slot(), [&](const std::exception_ptr&, const auto&) {
-                       ended = true;
-                       ended_at = Clock::now();
-                     }));
+  asio::co_spawn(
+      ctx, service.read_notes(ids),
+      asio::bind_cancellation_slot(give_up.slot(), [&](const std::exception_ptr&, const auto&) {
+        ended = true;
+        ended_at = Clock::now();
+      }));
   auto cancel_later = [&]() -> asio::awaitable<void> {
     co_await workbook::sleep_for(15ms);
     give_up.emit(asio::cancellation_type::terminal);
@@ -409,7 +408,8 @@ TEST_F(Capstone, AnExportStreamsKeysetPages) {
   const auto call = run(service.export_notes(1, sink));
   ASSERT_TRUE(call.completed && !call.error)
       << "export_notes(1) failed" << (call.error ? ": " + what(call.error) : std::string());
-  EXPECT_EQ(seen.size(), static_cast<std::size_t>(kPerOwner)) << "owner 1's notes were not all handed over";
+  EXPECT_EQ(seen.size(), static_cast<std::size_t>(kPerOwner))
+      << "owner 1's notes were not all handed over";
   EXPECT_TRUE(std::is_sorted(seen.begin(), seen.end())) << "the notes did not come in id order";
   EXPECT_EQ(call.value.value_or(0), seen.size()) << "export_notes() returned another count";
   const auto table = static_cast<std::uint64_t>(kOwners * kPerOwner);
