@@ -88,7 +88,7 @@ function(_workbook_field out index field)
     string(JSON id ERROR_VARIABLE ignored GET "${_WORKBOOK_JSON}" chapters ${index} id)
     message(FATAL_ERROR "chapters/catalog.json: chapter entry ${index} (id \"${id}\") has no "
       "\"${field}\". Every chapter needs id, slug, title, seed_section, files, signature "
-      "and hints (see docs/adding-a-chapter.md).")
+      "(or signatures) and hints (see docs/adding-a-chapter.md).")
   endif()
   set(${out} "${value}" PARENT_SCOPE)
 endfunction()
@@ -220,6 +220,51 @@ function(_workbook_files out index id name)
     list(APPEND files "${file}")
   endforeach()
   set(${out} "${files}" PARENT_SCOPE)
+endfunction()
+
+# The failure signatures of chapter entry `index` into `out`: its "signature",
+# its "signatures" (a list: the pitfall's test must fail with every one), or
+# both, joined by the ASCII unit separator (character 31), which no signature
+# holds and which CTest, ./workbook and flaky.tsv pass on untouched (a CMake
+# list would split the ';' some signatures contain). A chapter needs at least
+# one; an empty one, or a "signatures" that is not a list of strings, stops the
+# configuration.
+function(_workbook_signatures out index id)
+  string(ASCII 31 separator)
+  set(all "")
+  string(JSON one ERROR_VARIABLE no_one GET "${_WORKBOOK_JSON}" chapters ${index} signature)
+  if(NOT no_one)
+    set(all "${one}")
+  endif()
+  string(JSON type ERROR_VARIABLE no_list TYPE "${_WORKBOOK_JSON}" chapters ${index} signatures)
+  if(NOT no_list)
+    if(NOT type STREQUAL "ARRAY")
+      message(FATAL_ERROR "chapters/catalog.json: chapter ${id}'s \"signatures\" is a ${type}; "
+        "it must be a list of texts, each of which the pitfall's test must fail with.")
+    endif()
+    string(JSON count LENGTH "${_WORKBOOK_JSON}" chapters ${index} signatures)
+    if(count GREATER 0)
+      math(EXPR last "${count} - 1")
+      foreach(k RANGE ${last})
+        string(JSON text GET "${_WORKBOOK_JSON}" chapters ${index} signatures ${k})
+        if(text STREQUAL "")
+          message(FATAL_ERROR "chapters/catalog.json: chapter ${id}'s \"signatures\" has an "
+            "empty text (number ${k}); every signature must be text the failure contains.")
+        endif()
+        if(all STREQUAL "")
+          set(all "${text}")
+        else()
+          string(APPEND all "${separator}${text}")
+        endif()
+      endforeach()
+    endif()
+  endif()
+  if(all STREQUAL "")
+    message(FATAL_ERROR "chapters/catalog.json: chapter entry ${index} (id \"${id}\") has no "
+      "\"signature\" and no \"signatures\". Every chapter needs one of them, the text its "
+      "pitfall's test failure must contain (see docs/adding-a-chapter.md).")
+  endif()
+  set(${out} "${all}" PARENT_SCOPE)
 endfunction()
 
 # The benchmark's name lives in the build alone (chNN_bench, built as
@@ -383,7 +428,7 @@ function(workbook_add_chapters)
     _workbook_field(id ${i} id)
     _workbook_field(slug ${i} slug)
     _workbook_field(title ${i} title)
-    _workbook_field(signature ${i} signature)
+    _workbook_signatures(signature ${i} "${id}")
     set(name "${id}-${slug}")
     _workbook_refuse_benchmark_field(${i} "${id}" "${name}")
     _workbook_files(files ${i} "${id}" "${name}")
