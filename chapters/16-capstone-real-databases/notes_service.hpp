@@ -1,8 +1,7 @@
 // Chapter 16 — the capstone: one notes service built from the workbook's patterns.
 //
 // NotesService reads notes through any mockdb::DatabaseService: the mock in the
-// tests and the demo, SQLite or PostgreSQL once their backends are wired into
-// open_backend(). It uses nothing but the interface (rows are JSON objects,
+// tests and the demo, SQLite or PostgreSQL through open_backend(). It uses nothing but the interface (rows are JSON objects,
 // queries are the subset of query.hpp), so it runs unchanged on each. Every
 // database operation it makes has a deadline (chapter 05), is retried with a
 // capped, jittered exponential backoff when its error is transient and never
@@ -151,9 +150,10 @@ struct BackendOptions {
 /// The names open_backend() knows.
 std::vector<std::string_view> known_backends();
 
-/// Opens the backend called `name` ("mock"; "sqlite" and "postgres" once
-/// they are wired in) for coroutines on `executor`. An unknown name throws
-/// std::invalid_argument listing the known ones.
+/// Opens the backend called `name` ("mock", and "sqlite" and "postgres" where
+/// this build has them: see known_backends()) for coroutines on `executor`.
+/// An unknown name throws std::invalid_argument listing the known ones; a
+/// backend that cannot run here throws workbook::BackendUnavailable.
 std::unique_ptr<mockdb::DatabaseService> open_backend(std::string_view name,
                                                       const boost::asio::any_io_executor& executor,
                                                       const BackendOptions& options = {});

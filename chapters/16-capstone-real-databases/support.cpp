@@ -9,6 +9,7 @@
 
 #include "mockdb/mock_database.hpp"
 #include "notes_service.hpp"
+#include "workbook/backends.hpp"
 
 namespace ch16 {
 
@@ -61,27 +62,25 @@ boost::asio::awaitable<void> add_sample_notes(mockdb::DatabaseService& db, int o
 }
 
 std::vector<std::string_view> known_backends() {
-  // LEAD: add "sqlite" and "postgres" here once their backends are merged.
-  return {"mock"};
+  static const std::vector<std::string> names = workbook::backend_names();
+  return {names.begin(), names.end()};
 }
 
-std::unique_ptr<mockdb::DatabaseService> open_backend(
-    std::string_view name, [[maybe_unused]] const boost::asio::any_io_executor& executor,
-    const BackendOptions& options) {
+std::unique_ptr<mockdb::DatabaseService> open_backend(std::string_view name,
+                                                      const boost::asio::any_io_executor& executor,
+                                                      const BackendOptions& options) {
   if (name == "mock") {
-    auto mock = std::make_unique<mockdb::MockDatabase>(mockdb::MockConfig{.trace = false});
+    // The same pool size as the real backends get from workbook::open_backend().
+    auto mock = std::make_unique<mockdb::MockDatabase>(mockdb::MockConfig{
+        .max_connections = workbook::BackendOptions{}.max_connections, .trace = false});
     mock->set_latency(mockdb::Latency::fixed(options.latency));
     return mock;
   }
-  // LEAD: the real backends go here, e.g.
-  //   if (name == "sqlite") return sqlite_db::open(executor, ...);
-  //   if (name == "postgres") return postgres_db::open(executor, ...);
-  std::string known;
-  for (const std::string_view k : known_backends()) {
-    known += (known.empty() ? "" : ", ") + std::string(k);
-  }
-  throw std::invalid_argument("no backend called \"" + std::string(name) +
-                              "\"; the known backends are: " + known);
+  // SQLite on a temporary file, PostgreSQL in a database of its own (on the server PGHOST
+  // names, or a throwaway one): both removed with the returned object. An unknown name throws
+  // std::invalid_argument listing the known ones; a backend that cannot run here,
+  // workbook::BackendUnavailable saying why.
+  return workbook::open_backend(name, executor);
 }
 
 }  // namespace ch16

@@ -230,6 +230,14 @@ struct Pool {
 
 namespace {
 
+// A refusal still completes asynchronously: the caller's coroutine is resumed by the event
+// loop, after the handlers already waiting there, as the mock and every Asio operation do.
+// Thrown inline instead, a caller that retries at once (chapter 06's retry storm) would spin
+// on this thread and never let the loop run anything else, not even its own deadline.
+asio::awaitable<void> yield_to_the_loop() {
+  co_await asio::post(co_await asio::this_coro::executor, asio::use_awaitable);
+}
+
 [[noreturn]] void throw_pool_exhausted(const Pool& pool) {
   mockdb::throw_database_error(mockdb::Errc::too_many_connections,
                                "all " + std::to_string(pool.options.max_connections) +
@@ -282,7 +290,10 @@ class Lease {
 // An idle connection, or a new one under the limit; never a wait for one to be given back.
 asio::awaitable<Lease> borrow(std::shared_ptr<Pool> pool) {
   if (auto c = pool->take_idle()) co_return Lease(pool, std::move(c));
-  if (!pool->take_place()) throw_pool_exhausted(*pool);
+  if (!pool->take_place()) {
+    co_await yield_to_the_loop();
+    throw_pool_exhausted(*pool);
+  }
   auto c = co_await open_in_place(pool);
   co_return Lease(std::move(pool), std::move(c));
 }
@@ -353,8 +364,18 @@ class Busy {
 
 template <typename Op>
 auto on_own(std::shared_ptr<UserState> state, Op op) -> std::invoke_result_t<Op&, PgConnection&> {
-  Busy busy(std::move(state));  // throws connection_closed or operation_in_progress
-  co_return co_await op(busy.connection());
+  std::optional<Busy> busy;
+  std::exception_ptr refused;
+  try {
+    busy.emplace(std::move(state));  // throws connection_closed or operation_in_progress
+  } catch (const mockdb::DatabaseError&) {
+    refused = std::current_exception();
+  }
+  if (refused) {
+    co_await yield_to_the_loop();
+    std::rethrow_exception(refused);
+  }
+  co_return co_await op(busy->connection());
 }
 
 class PgUserConnection final : public mockdb::Connection {
@@ -403,7 +424,10 @@ class PgUserConnection final : public mockdb::Connection {
 asio::awaitable<std::unique_ptr<mockdb::Connection>> connect_own(std::shared_ptr<Pool> pool) {
   auto c = pool->take_idle();  // an idle pooled connection already holds a place
   if (!c) {
-    if (!pool->take_place()) throw_pool_exhausted(*pool);
+    if (!pool->take_place()) {
+      co_await yield_to_the_loop();
+      throw_pool_exhausted(*pool);
+    }
     c = co_await open_in_place(pool);
   }
   auto state = std::make_shared<UserState>();

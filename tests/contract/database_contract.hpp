@@ -31,6 +31,7 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/json.hpp>
 #include <cstdlib>
@@ -401,6 +402,42 @@ TYPED_TEST_P(DatabaseContract, ThePoolRefusesPastItsLimitAndRecovers) {
   for (std::size_t i = 0; i < limit; ++i) held.push_back(this->run(this->db().connect()));
 }
 
+TYPED_TEST_P(DatabaseContract, ARefusedOperationStillLetsTheLoopRun) {
+  std::vector<std::unique_ptr<mockdb::Connection>> held;
+  for (std::size_t i = 0; i < TestFixture::kMaxConnections; ++i) {
+    held.push_back(this->run(this->db().connect()));
+  }
+  std::shared_ptr<typename TestFixture::template Outcome<mockdb::Rows>> busy;
+  bool other_ran = false;
+  boost::system::error_code in_progress;
+  boost::system::error_code refused;
+  this->run([&]() -> asio::awaitable<void> {
+    auto ex = co_await asio::this_coro::executor;
+    asio::post(ex, [&other_ran] { other_ran = true; });
+    busy = this->start(held[0]->query("SELECT * FROM nowhere"));  // in flight now
+    try {
+      co_await held[0]->read("t", 1);
+    } catch (const boost::system::system_error& e) {
+      in_progress = e.code();
+    }
+    EXPECT_TRUE(other_ran)
+        << "an operation refused by a busy connection completed without letting the event "
+           "loop run: a caller that retries at once would spin on this thread, and nothing "
+           "else, not even its deadline, would run";
+    other_ran = false;
+    asio::post(ex, [&other_ran] { other_ran = true; });
+    try {
+      co_await this->db().read("t", 1);
+    } catch (const boost::system::system_error& e) {
+      refused = e.code();
+    }
+    EXPECT_TRUE(other_ran) << "the same for an operation refused by a full pool";
+  }());
+  EXPECT_EQ(in_progress, ErrorClass::misuse);
+  EXPECT_EQ(refused, ErrorClass::too_many_connections);
+  this->wait(busy);
+}
+
 TYPED_TEST_P(DatabaseContract, ConcurrentOperationsWithinTheLimitAllSucceed) {
   const std::size_t limit = TestFixture::kMaxConnections;
   std::vector<mockdb::Id> created;
@@ -478,7 +515,7 @@ REGISTER_TYPED_TEST_SUITE_P(
     ErrorsCompareEqualToTheirCondition, AMalformedQueryNamesWhereItWentWrong,
     AFailedStatementLeavesTheConnectionUsable, AConnectionRunsOneOperationAtATime,
     AClosedConnectionRefusesOperations, ThePoolRefusesPastItsLimitAndRecovers,
-    ConcurrentOperationsWithinTheLimitAllSucceed,
+    ARefusedOperationStillLetsTheLoopRun, ConcurrentOperationsWithinTheLimitAllSucceed,
     ACancelledWriteTakesNoEffectAndBreaksItsConnection,
     ACancelledDirectOperationFreesItsConnection);
 
