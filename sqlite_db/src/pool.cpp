@@ -29,6 +29,9 @@ std::deque<std::shared_ptr<Job>>& Core::queue_of(const Job& job) {
 }
 
 void Core::submit(const std::shared_ptr<Job>& job) {
+  // Decided under the lock: once the job is queued, a worker may take it and write its
+  // outcome at once, so job->error must not be read after the lock is released.
+  bool refused = false;
   {
     std::lock_guard lock(mutex_);
     ConnectionState* c = job->connection.get();
@@ -51,7 +54,8 @@ void Core::submit(const std::shared_ptr<Job>& job) {
     } else {
       c->busy = true;
     }
-    if (!job->error) {
+    refused = static_cast<bool>(job->error);
+    if (!refused) {
       job->accepted = true;
       queue_of(*job).push_back(job);
     } else {
@@ -59,7 +63,7 @@ void Core::submit(const std::shared_ptr<Job>& job) {
       if (job->opens_connection) c->closed = true;  // it never held a place
     }
   }
-  if (job->error) {
+  if (refused) {
     job->complete();
   } else {
     // One condition variable for all queues: a pinned job must wake its own

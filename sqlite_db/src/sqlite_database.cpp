@@ -82,8 +82,10 @@ class JobFor final : public Job, public std::enable_shared_from_this<JobFor<T, H
     Handler handler = std::move(*handler_);
     handler_.reset();
     const asio::any_io_executor work = std::move(executor_);  // released on return
-    if (error) {
-      std::move(handler)(error, T{});
+    // Taken out of the job: the worker may drop the job's last reference on its own thread
+    // after this, and must not be the one that frees the exception the caller is handling.
+    if (std::exception_ptr failure = std::exchange(error, nullptr)) {
+      std::move(handler)(failure, T{});
     } else {
       std::move(handler)(nullptr, std::move(*result_));
     }

@@ -68,7 +68,11 @@
 //     integers 1 and 0, so `b = 1` works there but is an error here and in PostgreSQL.
 //  5. The mock notices a type mismatch only in a row it reads: a mismatch in a row it never
 //     reads (an empty table, rows outside the id range of the conditions, rows after LIMIT is
-//     reached) goes unreported. PostgreSQL reports it when planning, whatever the data.
+//     reached) goes unreported. So do the workbook's real backends, which store rows as JSON
+//     (postgres_db, sqlite_db). Within a row the mock tests every condition; PostgreSQL may
+//     stop at the first that is FALSE, and reorders them as its planner likes, so
+//     `WHERE z = 1 AND n = 5` on a row where z is 2 and n is a string is an error here and in
+//     SQLite, and none in PostgreSQL (seen: postgres_db's tests). Never rely on the error.
 //  6. Strings compare bytewise (SQLite's BINARY collation, PostgreSQL's "C"). PostgreSQL's
 //     default collation is usually a language's (en_US.UTF-8), where 'apple' < 'Banana'; the
 //     mock says 'Banana' < 'apple'. Sort mixed-case text only where the order does not matter.
@@ -96,6 +100,13 @@
 //     subset is what the chapters need. NaN never comes from SQLite, which stores it as NULL.
 // 14. A table exists from the first row created in it; querying it before that is an error
 //     (Errc::no_such_table), where a real database only needs CREATE TABLE to have run.
+// 15. A number keeps its JSON kind here: 2.0 written is a double read back. PostgreSQL's jsonb
+//     keeps the number, not its spelling, and hands 2.0 back as the integer 2; compare
+//     numbers with to_number<double>() (or as_double() only after is_double()), never by
+//     kind. For the same reason PostgreSQL finds [1] = [1.0] where the mock and SQLite do not.
+// The contract suite (tests/contract) runs the queries every backend must answer alike on the
+// mock, SQLite and PostgreSQL; docs/backends.md says how the real backends store and
+// translate.
 #pragma once
 
 #include <boost/json/value.hpp>
