@@ -168,8 +168,9 @@ std::unique_ptr<OpenedDatabase> open_postgres(boost::asio::any_io_executor execu
   // In a libpq connection string a later keyword wins: this dbname replaces the server's.
   const std::string conninfo = server->conninfo() + " dbname=" + name;
   auto db = std::make_unique<pgdb::PostgresDatabase>(
-      std::move(executor),
-      pgdb::Options{.conninfo = conninfo, .max_connections = options.max_connections});
+      std::move(executor), pgdb::Options{.conninfo = conninfo,
+                                         .max_connections = options.max_connections,
+                                         .pipeline = options.pipeline});
   return std::make_unique<OpenedDatabase>("postgres", conninfo, std::move(db), std::move(database));
 }
 #endif

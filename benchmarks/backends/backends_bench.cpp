@@ -10,10 +10,12 @@
 //   bounded4    ch12::check_orders() with a limit of 4 (chapter 12's fix).
 // Backends: "mock" with 1 ms per operation (the latency-bound database the lessons assume),
 // "sqlite" (a file, a pool of 4 worker threads), "postgres" (a throwaway server, or the one
-// PGHOST names). Each benchmark opens a fresh database and reads once, untimed, to fill the
-// pool, before it measures. Counters: reads_per_s, reads per second of real time; failed, reads
-// that came back with an error (a "fast" run that failed its reads shows here). Compare a backend's
-// concurrent or bounded time with its sequential time: that ratio is the speed-up.
+// PGHOST names). inserts/postgres/{pipeline,one_by_one}/N writes N rows in one transaction
+// with and without libpq's pipeline mode. Each benchmark opens a fresh database and reads once,
+// untimed, to fill the pool, before it measures. Counters: reads_per_s, reads per second of real
+// time; failed, reads that came back with an error (a "fast" run that failed its reads shows here).
+// Compare a backend's concurrent or bounded time with its sequential time: that ratio is the
+// speed-up.
 #include <benchmark/benchmark.h>
 
 #include <boost/asio/io_context.hpp>
@@ -26,6 +28,9 @@
 #include "mockdb/mock_database.hpp"
 #include "note_reader.hpp"
 #include "order_checker.hpp"
+#if WORKBOOK_HAS_POSTGRES
+#include "pgdb/postgres_database.hpp"
+#endif
 #include "workbook/backends.hpp"
 #include "workbook/run.hpp"
 
@@ -112,6 +117,34 @@ void reads(benchmark::State& state, const std::string& backend, Shape shape) {
   db.reset();  // before the io_context its operations ran on
 }
 
+#if WORKBOOK_HAS_POSTGRES
+// inserts/postgres/<mode>/N: N rows written by one create_many(), in one transaction, with
+// libpq's pipeline mode (every statement sent before any reply is read: one round trip) or
+// without it (a round trip per statement). Counter rows_per_s.
+void inserts(benchmark::State& state, bool pipeline) {
+  const auto n = static_cast<std::size_t>(state.range(0));
+  asio::io_context ctx;
+  std::unique_ptr<workbook::OpenedDatabase> db;
+  try {
+    db = workbook::open_backend("postgres", ctx.get_executor(), {.pipeline = pipeline});
+  } catch (const std::exception& e) {
+    state.SkipWithError(e.what());
+    return;
+  }
+  auto& pg = dynamic_cast<pgdb::PostgresDatabase&>(db->inner());
+  mockdb::Rows rows(n, mockdb::Row{{"title", "a note"}, {"owner", 1}});
+  (void)workbook::run_to_completion(ctx, pg.create_many("notes", rows));  // the table, a connection
+  std::int64_t written = 0;
+  for (auto _ : state) {
+    written += static_cast<std::int64_t>(
+        workbook::run_to_completion(ctx, pg.create_many("notes", rows)).size());
+  }
+  state.counters["rows_per_s"] =
+      benchmark::Counter(static_cast<double>(written), benchmark::Counter::kIsRate);
+  db.reset();
+}
+#endif
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -130,6 +163,17 @@ int main(int argc, char** argv) {
           ->Unit(benchmark::kMillisecond);
     }
   }
+#if WORKBOOK_HAS_POSTGRES
+  for (const bool pipeline : {true, false}) {
+    benchmark::RegisterBenchmark(
+        pipeline ? "inserts/postgres/pipeline" : "inserts/postgres/one_by_one",
+        [pipeline](benchmark::State& state) { inserts(state, pipeline); })
+        ->Arg(8)
+        ->Arg(256)
+        ->UseRealTime()
+        ->Unit(benchmark::kMillisecond);
+  }
+#endif
   benchmark::RunSpecifiedBenchmarks();
   benchmark::Shutdown();
   return 0;

@@ -31,6 +31,9 @@ std::vector<std::string> backend_names();
 struct BackendOptions {
   /// At most this many connections open at once (the pool's limit, on every backend).
   std::size_t max_connections = 8;
+  /// PostgreSQL only: send a batch of inserts (pgdb::PostgresDatabase::create_many) in libpq's
+  /// pipeline mode, one round trip for all, rather than one round trip each.
+  bool pipeline = true;
 };
 
 /// A database opened by open_backend(), with what it needs kept alive around it (a temporary
