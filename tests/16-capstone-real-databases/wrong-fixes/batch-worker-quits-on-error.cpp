@@ -1,6 +1,7 @@
-// WRONG: retries is counted in the handler before deciding, so an operation that gives up counts a retry it never made (retries == attempts)
-#include "notes_service.hpp"
-
+// WRONG: a batch worker whose read fails stops, so each failure takes a slot for good.
+// expect: a worker lost at each failure
+// (the adversary: a batch worker whose read fails stops, so each failure permanently removes one
+// slot (four failures serialize or stall the rest))
 #include <algorithm>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/deferred.hpp>
@@ -15,6 +16,7 @@
 #include <variant>
 
 #include "mockdb/errors.hpp"
+#include "notes_service.hpp"
 #include "workbook/timer.hpp"
 
 namespace ch16 {
@@ -80,7 +82,6 @@ asio::awaitable<T> attempt(NotesService::State& state, const Policy& policy, Mak
       co_return co_await within(make(), policy.timeout);
     } catch (const mockdb::DatabaseError& e) {
       const bool transient = mockdb::is_transient(e.code());
-      if (transient) record(state, [](NotesService::State& s) { ++s.stats.retries; });
       if (e.code() == mockdb::ErrorClass::timed_out) {
         record(state, [](NotesService::State& s) { ++s.stats.timeouts; });
       }
@@ -89,6 +90,7 @@ asio::awaitable<T> attempt(NotesService::State& state, const Policy& policy, Mak
       }
     }
     const Clock::duration wait = backoff(state, policy, attempt);
+    record(state, [](NotesService::State& s) { ++s.stats.retries; });
     co_await workbook::sleep_for(wait);
   }
 }
@@ -136,6 +138,7 @@ asio::awaitable<void> read_worker(NotesService& service, const std::vector<mockd
     } catch (const boost::system::system_error& e) {
       if (e.code() == asio::error::operation_aborted) throw;
       errors[i] = std::current_exception();
+      co_return;  // this worker is done
     }
   }
 }

@@ -1,6 +1,7 @@
-// WRONG: read_notes() throws the failure that happened first in time, not the first in the order of ids
-#include "notes_service.hpp"
-
+// WRONG: the export pages through every owner's notes and drops the others in the client.
+// expect: the owner filtered in the client
+// (the adversary: the export pages through every owner's notes (WHERE id > $1) and filters the
+// owner in the client: other owners' rows are read and scanned)
 #include <algorithm>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/deferred.hpp>
@@ -15,6 +16,7 @@
 #include <variant>
 
 #include "mockdb/errors.hpp"
+#include "notes_service.hpp"
 #include "workbook/timer.hpp"
 
 namespace ch16 {
@@ -135,7 +137,7 @@ asio::awaitable<void> read_worker(NotesService& service, const std::vector<mockd
       notes[i] = co_await service.read_note(ids[i]);
     } catch (const boost::system::system_error& e) {
       if (e.code() == asio::error::operation_aborted) throw;
-      if (!errors[0]) errors[0] = std::current_exception();  // the first to fail
+      errors[i] = std::current_exception();
     }
   }
 }
@@ -172,16 +174,16 @@ boost::asio::awaitable<std::size_t> NotesService::export_notes(std::int64_t owne
   std::size_t handed = 0;
   mockdb::Id last = 0;
   for (;;) {
-    auto next_page = [this, owner, last] {
-      mockdb::Params params{owner, last, policy_.page_size};
-      return db_.query("SELECT * FROM notes WHERE owner = $1 AND id > $2 ORDER BY id LIMIT $3",
-                       std::move(params));
+    auto next_page = [this, last] {
+      mockdb::Params params{last, policy_.page_size};
+      return db_.query("SELECT * FROM notes WHERE id > $1 ORDER BY id LIMIT $2", std::move(params));
     };
     const mockdb::Rows page =
         co_await attempt<mockdb::Rows>(*state_, policy_, next_page,
                                        "exporting the notes of owner " + std::to_string(owner) +
                                            " after note " + std::to_string(last));
     for (const mockdb::Row& note : page) {
+      if (note.at("owner").to_number<std::int64_t>() != owner) continue;
       ++handed;
       if (!sink(note)) co_return handed;
     }

@@ -1,6 +1,7 @@
-// WRONG: export_notes() treats a cancellation of a page as the end of the export and returns normally: the caller never learns it was cancelled
-#include "notes_service.hpp"
-
+// WRONG: the error text has a prefix before "reading note <id>", against the header.
+// expect: context not at the start of the error
+// (the adversary: the error text does not begin with "reading note <id>" (a prefix "notes service:
+// " in front), against the header's contract)
 #include <algorithm>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/deferred.hpp>
@@ -15,6 +16,7 @@
 #include <variant>
 
 #include "mockdb/errors.hpp"
+#include "notes_service.hpp"
 #include "workbook/timer.hpp"
 
 namespace ch16 {
@@ -84,7 +86,7 @@ asio::awaitable<T> attempt(NotesService::State& state, const Policy& policy, Mak
         record(state, [](NotesService::State& s) { ++s.stats.timeouts; });
       }
       if (!transient || attempt >= policy.max_attempts) {
-        std::throw_with_nested(boost::system::system_error(e.code(), what));
+        std::throw_with_nested(boost::system::system_error(e.code(), "notes service: " + what));
       }
     }
     const Clock::duration wait = backoff(state, policy, attempt);
@@ -177,16 +179,10 @@ boost::asio::awaitable<std::size_t> NotesService::export_notes(std::int64_t owne
       return db_.query("SELECT * FROM notes WHERE owner = $1 AND id > $2 ORDER BY id LIMIT $3",
                        std::move(params));
     };
-    mockdb::Rows page;
-    try {
-      page = co_await attempt<mockdb::Rows>(*state_, policy_, next_page,
-                                            "exporting the notes of owner " +
-                                                std::to_string(owner) + " after note " +
-                                                std::to_string(last));
-    } catch (const boost::system::system_error& e) {
-      if (e.code() == asio::error::operation_aborted) co_return handed;  // stopped: done
-      throw;
-    }
+    const mockdb::Rows page =
+        co_await attempt<mockdb::Rows>(*state_, policy_, next_page,
+                                       "exporting the notes of owner " + std::to_string(owner) +
+                                           " after note " + std::to_string(last));
     for (const mockdb::Row& note : page) {
       ++handed;
       if (!sink(note)) co_return handed;

@@ -1,6 +1,7 @@
-// WRONG: a hand-written transient list (connection failure, unavailable) that forgets timed_out and too_many_connections: a hung read or a full pool is never retried
-#include "notes_service.hpp"
-
+// WRONG: timeouts and other transient errors each get their own budget of attempts.
+// expect: an attempt budget per kind of error
+// (the adversary: the attempt budget is kept per kind of failure (timeouts and other transient
+// errors each get max_attempts), so mixed failures make up to 2*max_attempts-1 attempts)
 #include <algorithm>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/deferred.hpp>
@@ -15,6 +16,7 @@
 #include <variant>
 
 #include "mockdb/errors.hpp"
+#include "notes_service.hpp"
 #include "workbook/timer.hpp"
 
 namespace ch16 {
@@ -74,21 +76,23 @@ Clock::duration backoff(NotesService::State& state, const Policy& policy, int at
 template <typename T, typename Make>
 asio::awaitable<T> attempt(NotesService::State& state, const Policy& policy, Make make,
                            std::string what) {
+  int timeouts = 0, others = 0;
   for (int attempt = 1;; ++attempt) {
     record(state, [](NotesService::State& s) { ++s.stats.attempts; });
     try {
       co_return co_await within(make(), policy.timeout);
     } catch (const mockdb::DatabaseError& e) {
-      const bool transient = e.code() == mockdb::ErrorClass::connection_failure ||
-                             e.code() == mockdb::ErrorClass::unavailable;
+      const bool transient = mockdb::is_transient(e.code());
       if (e.code() == mockdb::ErrorClass::timed_out) {
         record(state, [](NotesService::State& s) { ++s.stats.timeouts; });
       }
-      if (!transient || attempt >= policy.max_attempts) {
+      const bool timed_out = e.code() == mockdb::ErrorClass::timed_out;
+      const int used = timed_out ? ++timeouts : ++others;  // each kind its own budget
+      if (!transient || used >= policy.max_attempts) {
         std::throw_with_nested(boost::system::system_error(e.code(), what));
       }
     }
-    const Clock::duration wait = backoff(state, policy, attempt);
+    const Clock::duration wait = backoff(state, policy, std::max(timeouts, others));
     record(state, [](NotesService::State& s) { ++s.stats.retries; });
     co_await workbook::sleep_for(wait);
   }

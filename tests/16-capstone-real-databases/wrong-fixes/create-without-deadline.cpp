@@ -1,6 +1,6 @@
-// WRONG: a batch worker whose read fails stops, so each failure permanently removes one slot (four failures serialize or stall the rest)
-#include "notes_service.hpp"
-
+// WRONG: create_note() has no deadline: a create that never answers waits for good.
+// expect: a create without a deadline
+// (the adversary: create_note() has no deadline: a create that never answers waits for good)
 #include <algorithm>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/deferred.hpp>
@@ -15,6 +15,7 @@
 #include <variant>
 
 #include "mockdb/errors.hpp"
+#include "notes_service.hpp"
 #include "workbook/timer.hpp"
 
 namespace ch16 {
@@ -109,7 +110,7 @@ boost::asio::awaitable<mockdb::Id> NotesService::create_note(std::int64_t owner,
   record(*state_, [](State& s) { ++s.stats.attempts; });
   mockdb::Row note{{"owner", owner}, {"title", std::move(title)}};
   try {
-    co_return co_await within(db_.create(kNotesTable, std::move(note)), policy_.timeout);
+    co_return co_await db_.create(kNotesTable, std::move(note));
   } catch (const mockdb::DatabaseError& e) {
     if (e.code() == mockdb::ErrorClass::timed_out) {
       record(*state_, [](State& s) { ++s.stats.timeouts; });
@@ -136,7 +137,6 @@ asio::awaitable<void> read_worker(NotesService& service, const std::vector<mockd
     } catch (const boost::system::system_error& e) {
       if (e.code() == asio::error::operation_aborted) throw;
       errors[i] = std::current_exception();
-      co_return;  // this worker is done
     }
   }
 }

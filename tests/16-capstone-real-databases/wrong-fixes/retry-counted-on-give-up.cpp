@@ -1,6 +1,7 @@
-// WRONG: keyset query without ORDER BY: relies on the database returning rows in id order (the mock does, PostgreSQL need not)
-#include "notes_service.hpp"
-
+// WRONG: a retry is counted at each transient failure, the one that ends the operation too.
+// expect: retries miscounted on giving up
+// (the adversary: retries is counted in the handler before deciding, so an operation that gives up
+// counts a retry it never made (retries == attempts))
 #include <algorithm>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/deferred.hpp>
@@ -15,6 +16,7 @@
 #include <variant>
 
 #include "mockdb/errors.hpp"
+#include "notes_service.hpp"
 #include "workbook/timer.hpp"
 
 namespace ch16 {
@@ -80,6 +82,7 @@ asio::awaitable<T> attempt(NotesService::State& state, const Policy& policy, Mak
       co_return co_await within(make(), policy.timeout);
     } catch (const mockdb::DatabaseError& e) {
       const bool transient = mockdb::is_transient(e.code());
+      if (transient) record(state, [](NotesService::State& s) { ++s.stats.retries; });
       if (e.code() == mockdb::ErrorClass::timed_out) {
         record(state, [](NotesService::State& s) { ++s.stats.timeouts; });
       }
@@ -88,7 +91,6 @@ asio::awaitable<T> attempt(NotesService::State& state, const Policy& policy, Mak
       }
     }
     const Clock::duration wait = backoff(state, policy, attempt);
-    record(state, [](NotesService::State& s) { ++s.stats.retries; });
     co_await workbook::sleep_for(wait);
   }
 }
@@ -174,7 +176,7 @@ boost::asio::awaitable<std::size_t> NotesService::export_notes(std::int64_t owne
   for (;;) {
     auto next_page = [this, owner, last] {
       mockdb::Params params{owner, last, policy_.page_size};
-      return db_.query("SELECT * FROM notes WHERE owner = $1 AND id > $2 LIMIT $3",
+      return db_.query("SELECT * FROM notes WHERE owner = $1 AND id > $2 ORDER BY id LIMIT $3",
                        std::move(params));
     };
     const mockdb::Rows page =

@@ -1,6 +1,7 @@
-// WRONG: the export pages through every owner's notes (WHERE id > $1) and filters the owner in the client: other owners' rows are read and scanned
-#include "notes_service.hpp"
-
+// WRONG: the keyset query has no ORDER BY, trusting the database to return id order.
+// expect: a keyset page without ORDER BY
+// (the adversary: keyset query without ORDER BY: relies on the database returning rows in id order
+// (the mock does, PostgreSQL need not))
 #include <algorithm>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/deferred.hpp>
@@ -15,6 +16,7 @@
 #include <variant>
 
 #include "mockdb/errors.hpp"
+#include "notes_service.hpp"
 #include "workbook/timer.hpp"
 
 namespace ch16 {
@@ -172,9 +174,9 @@ boost::asio::awaitable<std::size_t> NotesService::export_notes(std::int64_t owne
   std::size_t handed = 0;
   mockdb::Id last = 0;
   for (;;) {
-    auto next_page = [this, last] {
-      mockdb::Params params{last, policy_.page_size};
-      return db_.query("SELECT * FROM notes WHERE id > $1 ORDER BY id LIMIT $2",
+    auto next_page = [this, owner, last] {
+      mockdb::Params params{owner, last, policy_.page_size};
+      return db_.query("SELECT * FROM notes WHERE owner = $1 AND id > $2 LIMIT $3",
                        std::move(params));
     };
     const mockdb::Rows page =
@@ -182,7 +184,6 @@ boost::asio::awaitable<std::size_t> NotesService::export_notes(std::int64_t owne
                                        "exporting the notes of owner " + std::to_string(owner) +
                                            " after note " + std::to_string(last));
     for (const mockdb::Row& note : page) {
-      if (note.at("owner").to_number<std::int64_t>() != owner) continue;
       ++handed;
       if (!sink(note)) co_return handed;
     }

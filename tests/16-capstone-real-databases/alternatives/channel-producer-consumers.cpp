@@ -1,10 +1,13 @@
-// WRONG: in read_notes() every read's deadline is measured from the batch's start (one shared time point), so reads queued behind the limit get less or no time
-#include "notes_service.hpp"
-
+// RIGHT: a producer hands indices through a channel to max_in_flight consumers, one group.
+// (the adversary: the batch is one producer feeding ids through an unbuffered channel to
+// max_in_flight consumers, all in one parallel group)
 #include <algorithm>
+#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/deferred.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/experimental/channel.hpp>
+#include <boost/asio/experimental/channel_error.hpp>
 #include <boost/asio/experimental/parallel_group.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -15,6 +18,7 @@
 #include <variant>
 
 #include "mockdb/errors.hpp"
+#include "notes_service.hpp"
 #include "workbook/timer.hpp"
 
 namespace ch16 {
@@ -71,18 +75,13 @@ Clock::duration backoff(NotesService::State& state, const Policy& policy, int at
   });
 }
 
-thread_local std::optional<Clock::time_point> batch_deadline;  // set by read_notes()
-
 template <typename T, typename Make>
 asio::awaitable<T> attempt(NotesService::State& state, const Policy& policy, Make make,
                            std::string what) {
-  const std::optional<Clock::time_point> shared = batch_deadline;
   for (int attempt = 1;; ++attempt) {
     record(state, [](NotesService::State& s) { ++s.stats.attempts; });
     try {
-      const Clock::duration limit =
-          shared ? std::max(Clock::duration::zero(), *shared - Clock::now()) : policy.timeout;
-      co_return co_await within(make(), limit);
+      co_return co_await within(make(), policy.timeout);
     } catch (const mockdb::DatabaseError& e) {
       const bool transient = mockdb::is_transient(e.code());
       if (e.code() == mockdb::ErrorClass::timed_out) {
@@ -131,11 +130,25 @@ boost::asio::awaitable<std::optional<mockdb::Row>> NotesService::read_note(mockd
 }
 
 namespace {
-asio::awaitable<void> read_worker(NotesService& service, const std::vector<mockdb::Id>& ids,
-                                  std::size_t& next, std::vector<std::optional<mockdb::Row>>& notes,
-                                  std::vector<std::exception_ptr>& errors) {
-  while (next < ids.size()) {
-    const std::size_t i = next++;
+using IndexChannel = asio::experimental::channel<void(boost::system::error_code, std::size_t)>;
+
+// Hands out the indices one by one; a send completes only when a consumer takes it.
+asio::awaitable<void> produce(IndexChannel& channel, std::size_t count) {
+  for (std::size_t i = 0; i < count; ++i) {
+    co_await channel.async_send(boost::system::error_code{}, i, asio::use_awaitable);
+  }
+  channel.close();
+}
+
+// Takes indices until the channel is closed.
+asio::awaitable<void> consume(NotesService& service, IndexChannel& channel,
+                              const std::vector<mockdb::Id>& ids,
+                              std::vector<std::optional<mockdb::Row>>& notes,
+                              std::vector<std::exception_ptr>& errors) {
+  for (;;) {
+    auto [ec, i] = co_await channel.async_receive(asio::as_tuple(asio::use_awaitable));
+    if (ec == asio::experimental::channel_errc::channel_closed) co_return;
+    if (ec) throw boost::system::system_error(ec);  // cancelled
     try {
       notes[i] = co_await service.read_note(ids[i]);
     } catch (const boost::system::system_error& e) {
@@ -152,20 +165,17 @@ boost::asio::awaitable<std::vector<std::optional<mockdb::Row>>> NotesService::re
   std::vector<std::exception_ptr> errors(ids.size());
   if (ids.empty()) co_return notes;
   const auto ex = co_await asio::this_coro::executor;
-  std::size_t next = 0;
-  std::vector<decltype(asio::co_spawn(ex, read_worker(*this, ids, next, notes, errors),
-                                      asio::deferred))>
-      workers;
+  IndexChannel channel(ex, 0);
   const std::size_t count = std::min(policy_.max_in_flight, ids.size());
-  batch_deadline = Clock::now() + policy_.timeout;  // the batch's start
+  std::vector<decltype(asio::co_spawn(ex, produce(channel, 0), asio::deferred))> tasks;
+  tasks.push_back(asio::co_spawn(ex, produce(channel, ids.size()), asio::deferred));
   for (std::size_t w = 0; w < count; ++w) {
-    workers.push_back(
-        asio::co_spawn(ex, read_worker(*this, ids, next, notes, errors), asio::deferred));
+    tasks.push_back(
+        asio::co_spawn(ex, consume(*this, channel, ids, notes, errors), asio::deferred));
   }
-  auto group = asio::experimental::make_parallel_group(std::move(workers));
+  auto group = asio::experimental::make_parallel_group(std::move(tasks));
   auto [order, ended] =
       co_await group.async_wait(asio::experimental::wait_for_all(), asio::use_awaitable);
-  batch_deadline.reset();
   for (const std::exception_ptr& e : ended) {
     if (e) std::rethrow_exception(e);
   }

@@ -1,6 +1,7 @@
-// WRONG: read_notes() returns the notes in the order the reads completed, not in the order of ids
-#include "notes_service.hpp"
-
+// WRONG: one deadline for the whole operation: the retries after it get no time at all.
+// expect: one deadline for all attempts
+// (the adversary: one deadline for the whole operation, set before the first attempt; retries after
+// it get no time at all)
 #include <algorithm>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/deferred.hpp>
@@ -15,6 +16,7 @@
 #include <variant>
 
 #include "mockdb/errors.hpp"
+#include "notes_service.hpp"
 #include "workbook/timer.hpp"
 
 namespace ch16 {
@@ -74,10 +76,11 @@ Clock::duration backoff(NotesService::State& state, const Policy& policy, int at
 template <typename T, typename Make>
 asio::awaitable<T> attempt(NotesService::State& state, const Policy& policy, Make make,
                            std::string what) {
+  const Clock::time_point deadline = Clock::now() + policy.timeout;  // once, for every attempt
   for (int attempt = 1;; ++attempt) {
     record(state, [](NotesService::State& s) { ++s.stats.attempts; });
     try {
-      co_return co_await within(make(), policy.timeout);
+      co_return co_await within(make(), std::max(Clock::duration::zero(), deadline - Clock::now()));
     } catch (const mockdb::DatabaseError& e) {
       const bool transient = mockdb::is_transient(e.code());
       if (e.code() == mockdb::ErrorClass::timed_out) {
@@ -127,13 +130,12 @@ boost::asio::awaitable<std::optional<mockdb::Row>> NotesService::read_note(mockd
 
 namespace {
 asio::awaitable<void> read_worker(NotesService& service, const std::vector<mockdb::Id>& ids,
-                                  std::size_t& next, std::size_t& done, std::vector<std::optional<mockdb::Row>>& notes,
+                                  std::size_t& next, std::vector<std::optional<mockdb::Row>>& notes,
                                   std::vector<std::exception_ptr>& errors) {
   while (next < ids.size()) {
     const std::size_t i = next++;
     try {
-      auto note = co_await service.read_note(ids[i]);
-      notes[done++] = std::move(note);  // completion order
+      notes[i] = co_await service.read_note(ids[i]);
     } catch (const boost::system::system_error& e) {
       if (e.code() == asio::error::operation_aborted) throw;
       errors[i] = std::current_exception();
@@ -148,14 +150,14 @@ boost::asio::awaitable<std::vector<std::optional<mockdb::Row>>> NotesService::re
   std::vector<std::exception_ptr> errors(ids.size());
   if (ids.empty()) co_return notes;
   const auto ex = co_await asio::this_coro::executor;
-  std::size_t next = 0, done = 0;
-  std::vector<decltype(asio::co_spawn(ex, read_worker(*this, ids, next, done, notes, errors),
+  std::size_t next = 0;
+  std::vector<decltype(asio::co_spawn(ex, read_worker(*this, ids, next, notes, errors),
                                       asio::deferred))>
       workers;
   const std::size_t count = std::min(policy_.max_in_flight, ids.size());
   for (std::size_t w = 0; w < count; ++w) {
     workers.push_back(
-        asio::co_spawn(ex, read_worker(*this, ids, next, done, notes, errors), asio::deferred));
+        asio::co_spawn(ex, read_worker(*this, ids, next, notes, errors), asio::deferred));
   }
   auto group = asio::experimental::make_parallel_group(std::move(workers));
   auto [order, ended] =

@@ -1,6 +1,7 @@
-// WRONG: one function-static generator for the whole process, seeded by the first service's policy: other seeds are ignored and a second service does not repeat the first run
-#include "notes_service.hpp"
-
+// WRONG: the error names what was done but drops the database's own error: not nested.
+// expect: the database's error not nested
+// (the adversary: the context is added but the database's own error (its diagnostics, SQLSTATE) is
+// dropped: not nested)
 #include <algorithm>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/deferred.hpp>
@@ -15,6 +16,7 @@
 #include <variant>
 
 #include "mockdb/errors.hpp"
+#include "notes_service.hpp"
 #include "workbook/timer.hpp"
 
 namespace ch16 {
@@ -65,10 +67,9 @@ Clock::duration backoff(NotesService::State& state, const Policy& policy, int at
   Clock::duration ceiling = policy.backoff_base;
   for (int i = 1; i < attempt && ceiling < policy.backoff_cap; ++i) ceiling *= 2;
   ceiling = std::min(ceiling, policy.backoff_cap);
-  return record(state, [&](NotesService::State&) {
-    static std::mt19937_64 rng(policy.seed);  // process-wide
+  return record(state, [&](NotesService::State& s) {
     std::uniform_int_distribution<Clock::rep> draw(ceiling.count() / 2, ceiling.count());
-    return Clock::duration(draw(rng));
+    return Clock::duration(draw(s.rng));
   });
 }
 
@@ -85,7 +86,7 @@ asio::awaitable<T> attempt(NotesService::State& state, const Policy& policy, Mak
         record(state, [](NotesService::State& s) { ++s.stats.timeouts; });
       }
       if (!transient || attempt >= policy.max_attempts) {
-        std::throw_with_nested(boost::system::system_error(e.code(), what));
+        throw boost::system::system_error(e.code(), what);
       }
     }
     const Clock::duration wait = backoff(state, policy, attempt);

@@ -1,7 +1,10 @@
-// WRONG: one deadline for the whole operation, set before the first attempt; retries after it get no time at all
-#include "notes_service.hpp"
-
+// RIGHT: the deadline is a watchdog timer emitting a terminal cancellation on a signal.
+// (the adversary: the per-attempt deadline is a watchdog timer emitting a terminal cancellation on
+// a private signal, with the caller's cancellation forwarded by hand; the operation is awaited to
+// its end)
 #include <algorithm>
+#include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/deferred.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
@@ -9,12 +12,14 @@
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <exception>
+#include <memory>
 #include <mutex>
 #include <random>
 #include <utility>
 #include <variant>
 
 #include "mockdb/errors.hpp"
+#include "notes_service.hpp"
 #include "workbook/timer.hpp"
 
 namespace ch16 {
@@ -37,27 +42,45 @@ auto record(NotesService::State& state, Change change) {
   return change(state);
 }
 
-// Runs `op`, keeping its result in `out`; its failure is returned, not thrown.
-template <typename T>
-asio::awaitable<std::exception_ptr> ended(asio::awaitable<T> op, std::optional<T>& out) {
-  try {
-    out.emplace(co_await std::move(op));
-  } catch (...) {
-    co_return std::current_exception();
-  }
-  co_return nullptr;
-}
-
-// `op` with a deadline of `limit`: throws Errc::timed_out once the operation has been cancelled.
+// `op` with a deadline of `limit`, kept by a watchdog: when the timer fires first it emits a
+// terminal cancellation on the operation's own signal; the caller's cancellation is passed on
+// by hand. The operation is always awaited to its end before this returns.
 template <typename T>
 asio::awaitable<T> within(asio::awaitable<T> op, Clock::duration limit) {
-  using namespace asio::experimental::awaitable_operators;
+  const auto ex = co_await asio::this_coro::executor;
+  struct Watch {
+    asio::cancellation_signal stop;
+    bool fired = false;
+    bool done = false;
+  };
+  auto watch = std::make_shared<Watch>();
+  auto deadline = std::make_shared<workbook::Timer>(ex, limit);
+  deadline->async_wait([watch, deadline](boost::system::error_code ec) {
+    if (!ec && !watch->done) {
+      watch->fired = true;
+      watch->stop.emit(asio::cancellation_type::terminal);
+    }
+  });
+  asio::cancellation_state state = co_await asio::this_coro::cancellation_state;
+  asio::cancellation_slot caller = state.slot();
+  if (caller.is_connected()) {
+    caller.assign([watch](asio::cancellation_type type) {
+      if (!watch->done) watch->stop.emit(type);
+    });
+  }
   std::optional<T> out;
-  workbook::Timer deadline(co_await asio::this_coro::executor, limit);
-  const std::variant<std::exception_ptr, std::monostate> first =
-      co_await (ended(std::move(op), out) || deadline.async_wait(asio::use_awaitable));
-  if (first.index() == 1) mockdb::throw_database_error(mockdb::Errc::timed_out, "no reply in time");
-  if (const std::exception_ptr& e = std::get<0>(first)) std::rethrow_exception(e);
+  std::exception_ptr error;
+  try {
+    out.emplace(co_await asio::co_spawn(
+        ex, std::move(op), asio::bind_cancellation_slot(watch->stop.slot(), asio::use_awaitable)));
+  } catch (...) {
+    error = std::current_exception();
+  }
+  watch->done = true;
+  deadline->cancel();
+  if (caller.is_connected()) caller.clear();
+  if (watch->fired) mockdb::throw_database_error(mockdb::Errc::timed_out, "no reply in time");
+  if (error) std::rethrow_exception(error);
   co_return std::move(*out);
 }
 
@@ -74,11 +97,10 @@ Clock::duration backoff(NotesService::State& state, const Policy& policy, int at
 template <typename T, typename Make>
 asio::awaitable<T> attempt(NotesService::State& state, const Policy& policy, Make make,
                            std::string what) {
-  const Clock::time_point deadline = Clock::now() + policy.timeout;  // once, for every attempt
   for (int attempt = 1;; ++attempt) {
     record(state, [](NotesService::State& s) { ++s.stats.attempts; });
     try {
-      co_return co_await within(make(), std::max(Clock::duration::zero(), deadline - Clock::now()));
+      co_return co_await within(make(), policy.timeout);
     } catch (const mockdb::DatabaseError& e) {
       const bool transient = mockdb::is_transient(e.code());
       if (e.code() == mockdb::ErrorClass::timed_out) {

@@ -1,6 +1,7 @@
-// WRONG: jitter drawn from [0, ceiling] rather than its upper half: a retry may come back at once
-#include "notes_service.hpp"
-
+// WRONG: a hand-written transient list forgets timed_out: a hung read is never retried.
+// expect: a timeout not retried
+// (the adversary: a hand-written transient list (connection failure, unavailable) that forgets
+// timed_out and too_many_connections: a hung read or a full pool is never retried)
 #include <algorithm>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/deferred.hpp>
@@ -15,6 +16,7 @@
 #include <variant>
 
 #include "mockdb/errors.hpp"
+#include "notes_service.hpp"
 #include "workbook/timer.hpp"
 
 namespace ch16 {
@@ -66,7 +68,7 @@ Clock::duration backoff(NotesService::State& state, const Policy& policy, int at
   for (int i = 1; i < attempt && ceiling < policy.backoff_cap; ++i) ceiling *= 2;
   ceiling = std::min(ceiling, policy.backoff_cap);
   return record(state, [&](NotesService::State& s) {
-    std::uniform_int_distribution<Clock::rep> draw(0, ceiling.count());
+    std::uniform_int_distribution<Clock::rep> draw(ceiling.count() / 2, ceiling.count());
     return Clock::duration(draw(s.rng));
   });
 }
@@ -79,7 +81,8 @@ asio::awaitable<T> attempt(NotesService::State& state, const Policy& policy, Mak
     try {
       co_return co_await within(make(), policy.timeout);
     } catch (const mockdb::DatabaseError& e) {
-      const bool transient = mockdb::is_transient(e.code());
+      const bool transient = e.code() == mockdb::ErrorClass::connection_failure ||
+                             e.code() == mockdb::ErrorClass::unavailable;
       if (e.code() == mockdb::ErrorClass::timed_out) {
         record(state, [](NotesService::State& s) { ++s.stats.timeouts; });
       }

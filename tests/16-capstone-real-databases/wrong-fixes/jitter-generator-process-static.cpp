@@ -1,6 +1,7 @@
-// WRONG: keyset boundary off by one: resumes after last+1 (id > last+1), skipping the row right after each page (invisible when owners' ids interleave)
-#include "notes_service.hpp"
-
+// WRONG: one static generator for the process: a second service does not repeat its seed.
+// expect: a jitter that does not repeat with its seed
+// (the adversary: one function-static generator for the whole process, seeded by the first
+// service's policy: other seeds are ignored and a second service does not repeat the first run)
 #include <algorithm>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/deferred.hpp>
@@ -15,6 +16,7 @@
 #include <variant>
 
 #include "mockdb/errors.hpp"
+#include "notes_service.hpp"
 #include "workbook/timer.hpp"
 
 namespace ch16 {
@@ -65,9 +67,10 @@ Clock::duration backoff(NotesService::State& state, const Policy& policy, int at
   Clock::duration ceiling = policy.backoff_base;
   for (int i = 1; i < attempt && ceiling < policy.backoff_cap; ++i) ceiling *= 2;
   ceiling = std::min(ceiling, policy.backoff_cap);
-  return record(state, [&](NotesService::State& s) {
+  return record(state, [&](NotesService::State&) {
+    static std::mt19937_64 rng(policy.seed);  // process-wide
     std::uniform_int_distribution<Clock::rep> draw(ceiling.count() / 2, ceiling.count());
-    return Clock::duration(draw(s.rng));
+    return Clock::duration(draw(rng));
   });
 }
 
@@ -186,7 +189,7 @@ boost::asio::awaitable<std::size_t> NotesService::export_notes(std::int64_t owne
       if (!sink(note)) co_return handed;
     }
     if (page.size() < policy_.page_size) co_return handed;
-    last = page.back().at("id").to_number<mockdb::Id>() + 1;  // the next one
+    last = page.back().at("id").to_number<mockdb::Id>();
   }
 }
 

@@ -1,6 +1,7 @@
-// WRONG: create_note() is retried when it times out, the one case where the first create may well have happened (a lost reply)
-#include "notes_service.hpp"
-
+// WRONG: when the sink says stop, it is still handed the rest of the page.
+// expect: the sink was called after it said stop
+// (the adversary: when the sink says stop, the rest of the page is still handed to it; only the
+// next page is not fetched)
 #include <algorithm>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/deferred.hpp>
@@ -15,6 +16,7 @@
 #include <variant>
 
 #include "mockdb/errors.hpp"
+#include "notes_service.hpp"
 #include "workbook/timer.hpp"
 
 namespace ch16 {
@@ -109,14 +111,7 @@ boost::asio::awaitable<mockdb::Id> NotesService::create_note(std::int64_t owner,
   record(*state_, [](State& s) { ++s.stats.attempts; });
   mockdb::Row note{{"owner", owner}, {"title", std::move(title)}};
   try {
-    for (int attempt = 1;; ++attempt) {
-      try {
-        co_return co_await within(db_.create(kNotesTable, note), policy_.timeout);
-      } catch (const mockdb::DatabaseError& e) {
-        if (e.code() != mockdb::ErrorClass::timed_out || attempt >= policy_.max_attempts) throw;
-        record(*state_, [](State& s) { ++s.stats.timeouts; ++s.stats.retries; ++s.stats.attempts; });
-      }
-    }
+    co_return co_await within(db_.create(kNotesTable, std::move(note)), policy_.timeout);
   } catch (const mockdb::DatabaseError& e) {
     if (e.code() == mockdb::ErrorClass::timed_out) {
       record(*state_, [](State& s) { ++s.stats.timeouts; });
@@ -188,10 +183,12 @@ boost::asio::awaitable<std::size_t> NotesService::export_notes(std::int64_t owne
         co_await attempt<mockdb::Rows>(*state_, policy_, next_page,
                                        "exporting the notes of owner " + std::to_string(owner) +
                                            " after note " + std::to_string(last));
+    bool stop = false;
     for (const mockdb::Row& note : page) {
       ++handed;
-      if (!sink(note)) co_return handed;
+      if (!sink(note)) stop = true;
     }
+    if (stop) co_return handed;
     if (page.size() < policy_.page_size) co_return handed;
     last = page.back().at("id").to_number<mockdb::Id>();
   }

@@ -1,9 +1,8 @@
-// RIGHT (alternative): the per-attempt deadline is a watchdog timer emitting a terminal cancellation on a private signal, with the caller's cancellation forwarded by hand; the operation is awaited to its end
-#include "notes_service.hpp"
-
+// WRONG: the last failure waits a backoff too, so giving up comes late and counts a retry.
+// expect: a wait before giving up
+// (the adversary: backs off after every failure, the last one too, so giving up is delayed by a
+// full backoff (and retries counts one too many))
 #include <algorithm>
-#include <boost/asio/bind_cancellation_slot.hpp>
-#include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/deferred.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
@@ -11,13 +10,13 @@
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <exception>
-#include <memory>
 #include <mutex>
 #include <random>
 #include <utility>
 #include <variant>
 
 #include "mockdb/errors.hpp"
+#include "notes_service.hpp"
 #include "workbook/timer.hpp"
 
 namespace ch16 {
@@ -40,45 +39,27 @@ auto record(NotesService::State& state, Change change) {
   return change(state);
 }
 
-// `op` with a deadline of `limit`, kept by a watchdog: when the timer fires first it emits a
-// terminal cancellation on the operation's own signal; the caller's cancellation is passed on
-// by hand. The operation is always awaited to its end before this returns.
+// Runs `op`, keeping its result in `out`; its failure is returned, not thrown.
+template <typename T>
+asio::awaitable<std::exception_ptr> ended(asio::awaitable<T> op, std::optional<T>& out) {
+  try {
+    out.emplace(co_await std::move(op));
+  } catch (...) {
+    co_return std::current_exception();
+  }
+  co_return nullptr;
+}
+
+// `op` with a deadline of `limit`: throws Errc::timed_out once the operation has been cancelled.
 template <typename T>
 asio::awaitable<T> within(asio::awaitable<T> op, Clock::duration limit) {
-  const auto ex = co_await asio::this_coro::executor;
-  struct Watch {
-    asio::cancellation_signal stop;
-    bool fired = false;
-    bool done = false;
-  };
-  auto watch = std::make_shared<Watch>();
-  auto deadline = std::make_shared<workbook::Timer>(ex, limit);
-  deadline->async_wait([watch, deadline](boost::system::error_code ec) {
-    if (!ec && !watch->done) {
-      watch->fired = true;
-      watch->stop.emit(asio::cancellation_type::terminal);
-    }
-  });
-  asio::cancellation_state state = co_await asio::this_coro::cancellation_state;
-  asio::cancellation_slot caller = state.slot();
-  if (caller.is_connected()) {
-    caller.assign([watch](asio::cancellation_type type) {
-      if (!watch->done) watch->stop.emit(type);
-    });
-  }
+  using namespace asio::experimental::awaitable_operators;
   std::optional<T> out;
-  std::exception_ptr error;
-  try {
-    out.emplace(co_await asio::co_spawn(
-        ex, std::move(op), asio::bind_cancellation_slot(watch->stop.slot(), asio::use_awaitable)));
-  } catch (...) {
-    error = std::current_exception();
-  }
-  watch->done = true;
-  deadline->cancel();
-  if (caller.is_connected()) caller.clear();
-  if (watch->fired) mockdb::throw_database_error(mockdb::Errc::timed_out, "no reply in time");
-  if (error) std::rethrow_exception(error);
+  workbook::Timer deadline(co_await asio::this_coro::executor, limit);
+  const std::variant<std::exception_ptr, std::monostate> first =
+      co_await (ended(std::move(op), out) || deadline.async_wait(asio::use_awaitable));
+  if (first.index() == 1) mockdb::throw_database_error(mockdb::Errc::timed_out, "no reply in time");
+  if (const std::exception_ptr& e = std::get<0>(first)) std::rethrow_exception(e);
   co_return std::move(*out);
 }
 
@@ -97,6 +78,7 @@ asio::awaitable<T> attempt(NotesService::State& state, const Policy& policy, Mak
                            std::string what) {
   for (int attempt = 1;; ++attempt) {
     record(state, [](NotesService::State& s) { ++s.stats.attempts; });
+    std::exception_ptr give_up;
     try {
       co_return co_await within(make(), policy.timeout);
     } catch (const mockdb::DatabaseError& e) {
@@ -104,13 +86,19 @@ asio::awaitable<T> attempt(NotesService::State& state, const Policy& policy, Mak
       if (e.code() == mockdb::ErrorClass::timed_out) {
         record(state, [](NotesService::State& s) { ++s.stats.timeouts; });
       }
-      if (!transient || attempt >= policy.max_attempts) {
-        std::throw_with_nested(boost::system::system_error(e.code(), what));
+      if (!transient) std::throw_with_nested(boost::system::system_error(e.code(), what));
+      if (attempt >= policy.max_attempts) {
+        try {
+          std::throw_with_nested(boost::system::system_error(e.code(), what));
+        } catch (...) {
+          give_up = std::current_exception();
+        }
       }
     }
     const Clock::duration wait = backoff(state, policy, attempt);
     record(state, [](NotesService::State& s) { ++s.stats.retries; });
-    co_await workbook::sleep_for(wait);
+    co_await workbook::sleep_for(wait);  // the last failure waits too
+    if (give_up) std::rethrow_exception(give_up);
   }
 }
 

@@ -1,6 +1,7 @@
-// WRONG: the context is added but the database's own error (its diagnostics, SQLSTATE) is dropped: not nested
-#include "notes_service.hpp"
-
+// WRONG: the backoff exponent counts the service's retries, not this operation's attempts.
+// expect: backoff exponent shared across operations
+// (the adversary: the backoff exponent is the service-wide retry count, not this operation's
+// attempt: one outage pushes every later operation's first retry to the cap)
 #include <algorithm>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/deferred.hpp>
@@ -15,6 +16,7 @@
 #include <variant>
 
 #include "mockdb/errors.hpp"
+#include "notes_service.hpp"
 #include "workbook/timer.hpp"
 
 namespace ch16 {
@@ -84,10 +86,12 @@ asio::awaitable<T> attempt(NotesService::State& state, const Policy& policy, Mak
         record(state, [](NotesService::State& s) { ++s.stats.timeouts; });
       }
       if (!transient || attempt >= policy.max_attempts) {
-        throw boost::system::system_error(e.code(), what);
+        std::throw_with_nested(boost::system::system_error(e.code(), what));
       }
     }
-    const Clock::duration wait = backoff(state, policy, attempt);
+    const int n = static_cast<int>(std::min<std::uint64_t>(
+        record(state, [](NotesService::State& s) { return s.stats.retries; }) + 1, 64));
+    const Clock::duration wait = backoff(state, policy, n);
     record(state, [](NotesService::State& s) { ++s.stats.retries; });
     co_await workbook::sleep_for(wait);
   }

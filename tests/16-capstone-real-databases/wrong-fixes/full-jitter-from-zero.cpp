@@ -1,6 +1,7 @@
-// BASE: my own fix (not a submission); the variants below are derived from it.
-#include "notes_service.hpp"
-
+// WRONG: the jitter is drawn from [0, ceiling], not its upper half: a retry may come at once.
+// expect: jitter outside the upper half
+// (the adversary: jitter drawn from [0, ceiling] rather than its upper half: a retry may come back
+// at once)
 #include <algorithm>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/deferred.hpp>
@@ -15,6 +16,7 @@
 #include <variant>
 
 #include "mockdb/errors.hpp"
+#include "notes_service.hpp"
 #include "workbook/timer.hpp"
 
 namespace ch16 {
@@ -66,7 +68,7 @@ Clock::duration backoff(NotesService::State& state, const Policy& policy, int at
   for (int i = 1; i < attempt && ceiling < policy.backoff_cap; ++i) ceiling *= 2;
   ceiling = std::min(ceiling, policy.backoff_cap);
   return record(state, [&](NotesService::State& s) {
-    std::uniform_int_distribution<Clock::rep> draw(ceiling.count() / 2, ceiling.count());
+    std::uniform_int_distribution<Clock::rep> draw(0, ceiling.count());
     return Clock::duration(draw(s.rng));
   });
 }

@@ -1,6 +1,7 @@
-// WRONG: when the sink says stop, the rest of the page is still handed to it; only the next page is not fetched
-#include "notes_service.hpp"
-
+// WRONG: every read's deadline counts from the batch's start, so queued reads get no time.
+// expect: a deadline counted from the batch's start
+// (the adversary: in read_notes() every read's deadline is measured from the batch's start (one
+// shared time point), so reads queued behind the limit get less or no time)
 #include <algorithm>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/deferred.hpp>
@@ -15,6 +16,7 @@
 #include <variant>
 
 #include "mockdb/errors.hpp"
+#include "notes_service.hpp"
 #include "workbook/timer.hpp"
 
 namespace ch16 {
@@ -71,13 +73,18 @@ Clock::duration backoff(NotesService::State& state, const Policy& policy, int at
   });
 }
 
+thread_local std::optional<Clock::time_point> batch_deadline;  // set by read_notes()
+
 template <typename T, typename Make>
 asio::awaitable<T> attempt(NotesService::State& state, const Policy& policy, Make make,
                            std::string what) {
+  const std::optional<Clock::time_point> shared = batch_deadline;
   for (int attempt = 1;; ++attempt) {
     record(state, [](NotesService::State& s) { ++s.stats.attempts; });
     try {
-      co_return co_await within(make(), policy.timeout);
+      const Clock::duration limit =
+          shared ? std::max(Clock::duration::zero(), *shared - Clock::now()) : policy.timeout;
+      co_return co_await within(make(), limit);
     } catch (const mockdb::DatabaseError& e) {
       const bool transient = mockdb::is_transient(e.code());
       if (e.code() == mockdb::ErrorClass::timed_out) {
@@ -152,6 +159,7 @@ boost::asio::awaitable<std::vector<std::optional<mockdb::Row>>> NotesService::re
                                       asio::deferred))>
       workers;
   const std::size_t count = std::min(policy_.max_in_flight, ids.size());
+  batch_deadline = Clock::now() + policy_.timeout;  // the batch's start
   for (std::size_t w = 0; w < count; ++w) {
     workers.push_back(
         asio::co_spawn(ex, read_worker(*this, ids, next, notes, errors), asio::deferred));
@@ -159,6 +167,7 @@ boost::asio::awaitable<std::vector<std::optional<mockdb::Row>>> NotesService::re
   auto group = asio::experimental::make_parallel_group(std::move(workers));
   auto [order, ended] =
       co_await group.async_wait(asio::experimental::wait_for_all(), asio::use_awaitable);
+  batch_deadline.reset();
   for (const std::exception_ptr& e : ended) {
     if (e) std::rethrow_exception(e);
   }
@@ -181,12 +190,10 @@ boost::asio::awaitable<std::size_t> NotesService::export_notes(std::int64_t owne
         co_await attempt<mockdb::Rows>(*state_, policy_, next_page,
                                        "exporting the notes of owner " + std::to_string(owner) +
                                            " after note " + std::to_string(last));
-    bool stop = false;
     for (const mockdb::Row& note : page) {
       ++handed;
-      if (!sink(note)) stop = true;
+      if (!sink(note)) co_return handed;
     }
-    if (stop) co_return handed;
     if (page.size() < policy_.page_size) co_return handed;
     last = page.back().at("id").to_number<mockdb::Id>();
   }

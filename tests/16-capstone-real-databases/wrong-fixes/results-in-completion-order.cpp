@@ -1,6 +1,7 @@
-// WRONG: create_note() has no deadline: a create that never answers waits for good
-#include "notes_service.hpp"
-
+// WRONG: the batch's results come in the order the reads completed, not in the order of ids.
+// expect: results must come in the order of ids
+// (the adversary: read_notes() returns the notes in the order the reads completed, not in the order
+// of ids)
 #include <algorithm>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/deferred.hpp>
@@ -15,6 +16,7 @@
 #include <variant>
 
 #include "mockdb/errors.hpp"
+#include "notes_service.hpp"
 #include "workbook/timer.hpp"
 
 namespace ch16 {
@@ -109,7 +111,7 @@ boost::asio::awaitable<mockdb::Id> NotesService::create_note(std::int64_t owner,
   record(*state_, [](State& s) { ++s.stats.attempts; });
   mockdb::Row note{{"owner", owner}, {"title", std::move(title)}};
   try {
-    co_return co_await db_.create(kNotesTable, std::move(note));
+    co_return co_await within(db_.create(kNotesTable, std::move(note)), policy_.timeout);
   } catch (const mockdb::DatabaseError& e) {
     if (e.code() == mockdb::ErrorClass::timed_out) {
       record(*state_, [](State& s) { ++s.stats.timeouts; });
@@ -127,12 +129,14 @@ boost::asio::awaitable<std::optional<mockdb::Row>> NotesService::read_note(mockd
 
 namespace {
 asio::awaitable<void> read_worker(NotesService& service, const std::vector<mockdb::Id>& ids,
-                                  std::size_t& next, std::vector<std::optional<mockdb::Row>>& notes,
+                                  std::size_t& next, std::size_t& done,
+                                  std::vector<std::optional<mockdb::Row>>& notes,
                                   std::vector<std::exception_ptr>& errors) {
   while (next < ids.size()) {
     const std::size_t i = next++;
     try {
-      notes[i] = co_await service.read_note(ids[i]);
+      auto note = co_await service.read_note(ids[i]);
+      notes[done++] = std::move(note);  // completion order
     } catch (const boost::system::system_error& e) {
       if (e.code() == asio::error::operation_aborted) throw;
       errors[i] = std::current_exception();
@@ -147,14 +151,14 @@ boost::asio::awaitable<std::vector<std::optional<mockdb::Row>>> NotesService::re
   std::vector<std::exception_ptr> errors(ids.size());
   if (ids.empty()) co_return notes;
   const auto ex = co_await asio::this_coro::executor;
-  std::size_t next = 0;
-  std::vector<decltype(asio::co_spawn(ex, read_worker(*this, ids, next, notes, errors),
+  std::size_t next = 0, done = 0;
+  std::vector<decltype(asio::co_spawn(ex, read_worker(*this, ids, next, done, notes, errors),
                                       asio::deferred))>
       workers;
   const std::size_t count = std::min(policy_.max_in_flight, ids.size());
   for (std::size_t w = 0; w < count; ++w) {
     workers.push_back(
-        asio::co_spawn(ex, read_worker(*this, ids, next, notes, errors), asio::deferred));
+        asio::co_spawn(ex, read_worker(*this, ids, next, done, notes, errors), asio::deferred));
   }
   auto group = asio::experimental::make_parallel_group(std::move(workers));
   auto [order, ended] =
