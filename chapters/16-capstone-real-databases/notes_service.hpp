@@ -1,15 +1,14 @@
 // Chapter 16 — the capstone: one notes service built from the workbook's patterns.
 //
 // NotesService reads notes through any mockdb::DatabaseService: the mock in the
-// tests and the demo, SQLite or PostgreSQL through open_backend(). It uses nothing but the interface (rows are JSON objects,
-// queries are the subset of query.hpp), so it runs unchanged on each. Every
-// database operation it makes has a deadline (chapter 05), is retried with a
-// capped, jittered exponential backoff when its error is transient and never
-// when it is permanent (chapter 06), and fails with an error that names what
-// was being done (chapter 10); a batch runs at most `max_in_flight` reads at
-// once (chapter 12); an export streams keyset pages (chapter 09); a caller's
-// cancellation reaches every operation (chapter 11); and the service's own
-// counters are guarded by a mutex never held across co_await (chapter 07).
+// tests and the demo, SQLite or PostgreSQL through open_backend(). It uses nothing but the
+// interface (rows are JSON objects, queries are the subset of query.hpp), so it runs unchanged on
+// each. Every database operation it makes has a deadline (chapter 05), is retried with a capped,
+// jittered exponential backoff when its error is transient and never when it is permanent (chapter
+// 06), and fails with an error that names what was being done (chapter 10); a batch runs at most
+// `max_in_flight` reads at once (chapter 12); an export streams keyset pages (chapter 09); a
+// caller's cancellation reaches every operation (chapter 11); and the service's own counters are
+// guarded by a mutex never held across co_await (chapter 07).
 //
 // The pitfall (chapters/) and the fix (solutions/) define the service in
 // notes_service.cpp; this header is their shared interface.
@@ -40,15 +39,23 @@ inline constexpr const char* kNotesTable = "notes";
 
 /// How the service treats the database. The defaults suit the mock's latencies.
 struct Policy {
-  /// The deadline of one attempt of one operation.
+  /// The deadline of one attempt of one operation, counted from that attempt's
+  /// start (a read that waited for its turn in a batch has the whole of it).
   workbook::Clock::duration timeout = std::chrono::milliseconds(50);
-  /// At most this many attempts of one operation, the first included.
+  /// At most this many attempts of one operation, the first included, whatever
+  /// transient errors they met (timeouts and the others share this one budget).
+  /// The failure of the last attempt is thrown at once, with no wait.
   int max_attempts = 5;
-  /// The first wait before a retry; each next one doubles, up to `backoff_cap`.
+  /// The backoff: after the k-th failed attempt of an operation (k = 1, 2, ...)
+  /// it waits a time drawn uniformly from [c/2, c], c = min(backoff_base x
+  /// 2^(k-1), backoff_cap). k counts this operation's own attempts: each
+  /// operation starts again from backoff_base, whatever others did before.
   workbook::Clock::duration backoff_base = std::chrono::milliseconds(2);
   /// The longest wait between two attempts.
   workbook::Clock::duration backoff_cap = std::chrono::milliseconds(16);
-  /// Seeds the jitter of the waits, so that a run repeats.
+  /// Seeds the service's own generator of the jitter, so that a run repeats:
+  /// two services with the same policy that meet the same failures wait the
+  /// same times; another seed, other times.
   std::uint64_t seed = 16;
   /// At most this many reads of one batch at once.
   std::size_t max_in_flight = 4;
@@ -59,7 +66,9 @@ struct Policy {
 /// What the service counted.
 struct ServiceStats {
   std::uint64_t attempts = 0;  ///< Database operations started, retries included.
-  std::uint64_t retries = 0;   ///< Attempts after a transient failure.
+  std::uint64_t retries = 0;   ///< Attempts after a transient failure (max_attempts - 1 for an
+                               ///< operation that spent its budget: a failure that ends an
+                               ///< operation counts no retry).
   std::uint64_t timeouts = 0;  ///< Attempts abandoned at their deadline.
 };
 
@@ -75,25 +84,35 @@ class NotesService {
   NotesService(const NotesService&) = delete;
   NotesService& operator=(const NotesService&) = delete;
 
-  /// Adds a note for `owner` and returns its id. Not retried: a create whose
-  /// reply was lost may have happened, and a retry would write it twice.
+  /// Adds a note for `owner` and returns its id. One attempt, with the
+  /// deadline Policy::timeout (a create that does not answer in time fails
+  /// with ErrorClass::timed_out), never retried, whatever its error: a create
+  /// whose reply was lost may have happened, and a retry would write it twice.
   [[nodiscard]] boost::asio::awaitable<mockdb::Id> create_note(std::int64_t owner,
                                                                std::string title);
 
   /// Note `id`, or std::nullopt if there is none. A failure is thrown as a
   /// boost::system::system_error whose code is the database's and whose text
-  /// begins "reading note <id>".
+  /// begins "reading note <id>" (what() starts with it), with the database's
+  /// own error (a mockdb::DatabaseError and its diagnostics) nested in it by
+  /// std::throw_with_nested.
   [[nodiscard]] boost::asio::awaitable<std::optional<mockdb::Row>> read_note(mockdb::Id id);
 
   /// Every note of `ids`, in the order of `ids`, with at most
-  /// Policy::max_in_flight reads at once. The first failure (in the order of
-  /// `ids`) is thrown once every read has ended. Cancelling the caller
-  /// cancels every read.
+  /// Policy::max_in_flight reads at once, and that many for as long as ids
+  /// wait: a failed read does not stop the others. When reads fail, the
+  /// failure of the first failed id in the order of `ids` (not the first in
+  /// time) is thrown once every read has ended. Cancelling the caller cancels
+  /// every read, and the batch then throws operation_aborted.
   [[nodiscard]] boost::asio::awaitable<std::vector<std::optional<mockdb::Row>>> read_notes(
       std::vector<mockdb::Id> ids);
 
-  /// Hands each note of `owner` to `sink` in id order, Policy::page_size
-  /// rows per query, and returns how many it handed over.
+  /// Hands each note of `owner`, once, to `sink` in id order, and returns how
+  /// many it handed over. Each query asks for the next Policy::page_size notes
+  /// of `owner` (filtered by the query, not the client) after the last id
+  /// handed over, ORDER BY id: without it a database promises no order.
+  /// Cancelling the caller cancels the query in flight, and the export then
+  /// throws operation_aborted rather than return as if it had finished.
   [[nodiscard]] boost::asio::awaitable<std::size_t> export_notes(std::int64_t owner, NoteSink sink);
 
   /// A snapshot of the counters.
