@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cstdlib>
 #include <filesystem>
 #include <mutex>
 #include <system_error>
@@ -19,6 +20,11 @@
 #endif
 
 namespace workbook {
+
+bool running_in_ci() {
+  const char* ci = std::getenv("CI");
+  return ci != nullptr && std::string_view(ci) == "true";
+}
 
 std::vector<std::string> backend_names() {
   std::vector<std::string> names{"mock"};

@@ -23,6 +23,11 @@ class BackendUnavailable : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+/// True when the environment says this is CI (CI=true): there a backend that cannot run is a
+/// failure, so that a suite that did not run never passes for one that did; elsewhere its
+/// tests are skipped, saying why.
+bool running_in_ci();
+
 /// The backends this build has, in this order: "mock" always, then "sqlite" and "postgres"
 /// when their libraries were built (libsqlite3-dev, libpq-dev).
 std::vector<std::string> backend_names();
