@@ -41,7 +41,9 @@ if(error)
 endif()
 if(NOT EXISTS "${BINARY}")
   message(FATAL_ERROR "${TEST}: the test program built with ${entry} does not exist "
-    "(${BINARY}). Build it first: cmake --build ${BUILD_DIR} --target ${TARGET}")
+    "(${BINARY}). The galleries are not part of the default build: build them with "
+    "cmake --build ${BUILD_DIR} --target galleries (or only this one: --target ${TARGET}), "
+    "or run ./workbook test --full, which does")
 endif()
 
 # The same variable for both streams keeps them in the order they were written.

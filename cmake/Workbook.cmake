@@ -560,6 +560,9 @@ function(_workbook_gallery ch name files exercise_dir)
       workbook_use_pch(${library})
       add_executable(${program} $<TARGET_OBJECTS:${ch}_test_objects>)
       target_link_libraries(${program} PRIVATE ${library} GTest::gmock GTest::gtest_main)
+      # Built by the "galleries" target (./workbook test --full), not by "all": the
+      # quick test leaves the galleries out, and a first build takes minutes less.
+      set_target_properties(${library} ${program} PROPERTIES EXCLUDE_FROM_ALL ON)
       add_dependencies(${ch}_gallery ${program})
       set(test "${name}/${kind}/${stem}")
       add_test(NAME ${test}
@@ -678,6 +681,9 @@ function(_workbook_chapter id name signature files benchmark learner_out)
       # [[nodiscard]] result (-Werror=unused-result) stays an error: it is
       # the bug of chapter 04, not an unfinished edit.
       target_compile_options(${ch}_${variant} PRIVATE -Wno-error)
+      # Full debug information in the learner's own code (the rest has line
+      # tables only): a debugger shows its variables.
+      target_compile_options(${ch}_${variant} PRIVATE -g)
     endif()
   endforeach()
 
@@ -686,6 +692,10 @@ function(_workbook_chapter id name signature files benchmark learner_out)
 
   # The wrong-fix gallery; chNN_gallery builds all of the chapter's entries.
   add_custom_target(${ch}_gallery)
+  if(NOT TARGET galleries)
+    add_custom_target(galleries)
+  endif()
+  add_dependencies(galleries ${ch}_gallery)
   if(WORKBOOK_GALLERY AND NOT TARGET workbook_variant_gallery)
     # workbook::variant_name() is "gallery" in an entry's test program.
     add_library(workbook_variant_gallery STATIC "${PROJECT_SOURCE_DIR}/harness/src/variant.cpp")

@@ -83,11 +83,14 @@ set_hints() {
   mv "${file}.new" "${file}"
 }
 
-# Only chapter 01 in this build tree: configure it so once; ./workbook keeps
-# the setting when it configures again.
-if ! grep -qs '^WORKBOOK_ONLY_CHAPTERS:STRING=01$' "${ROOT}/${WORKBOOK_BUILD_DIR}/CMakeCache.txt"; then
+# Only chapter 01 in this build tree, without the foundation's own tests
+# (WORKBOOK_FOUNDATION=OFF): configure it so once; ./workbook keeps the
+# settings when it configures again.
+cache="${ROOT}/${WORKBOOK_BUILD_DIR}/CMakeCache.txt"
+if ! grep -qs '^WORKBOOK_ONLY_CHAPTERS:STRING=01$' "${cache}" ||
+  ! grep -qs '^WORKBOOK_FOUNDATION:BOOL=OFF$' "${cache}"; then
   (cd "${ROOT}" && cmake --preset default -B "${WORKBOOK_BUILD_DIR}" -DWORKBOOK_ONLY_CHAPTERS=01 \
-    -DWORKBOOK_LEARNER_DIR="${WORKBOOK_LEARNER_DIR}" >/dev/null)
+    -DWORKBOOK_FOUNDATION=OFF -DWORKBOOK_LEARNER_DIR="${WORKBOOK_LEARNER_DIR}" >/dev/null)
 fi
 
 # --- list, start ------------------------------------------------------------

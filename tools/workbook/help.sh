@@ -25,12 +25,14 @@ working through the book (your copies and progress live in my-work/):
   doctor               which tools are installed, and how to install the others
 
 the workbook itself:
+  prepare              build everything a lab needs now (for instructors: before the class)
   tour [NN]            build, then run each chapter's pitfall and fix demos (or chapter NN only)
   test [-- ARGS]       build, check the code format and run the test suite (ARGS go to ctest)
   format               reformat the C++ sources with clang-format
   flaky [--repeat N]   run every test N times (default 20) and report any that is not steady
   lint [--fix]         run clang-tidy on the sources (only files changed since they passed)
   snippets [--fix]     check (or rewrite) the code quoted in the lessons against its sources
+  timings [--fresh]    how long test and check take, against the README's targets
   help [COMMAND]       show this help, or one command's help
 
 Run ./workbook <command> --help for the details of a command.

@@ -324,3 +324,33 @@ build_errors() {
   fi
   printf '%s\n' "${text}"
 }
+
+# ---------------------------------------------------------------------------
+# prepare: build everything beforehand (lab machines)
+# ---------------------------------------------------------------------------
+
+cmd_prepare() {
+  [[ $# -eq 0 ]] || die 2 "prepare takes no arguments (see ./workbook prepare --help)"
+  ensure_dependencies
+  warn_if_short_of_space 3 "./workbook prepare"
+  local start
+  start=$(now_us)
+  ensure_built
+  note "built in $(format_seconds $(($(now_us) - start))) s: ${BUILD_DIR} takes" \
+    "$(du -sh "${BUILD_DIR}" 2>/dev/null | cut -f1) on disk."
+  note "a learner's first ./workbook check now compiles only their own copy."
+  printf '%s: ready for the lab\n' "$(verdict 0)"
+}
+
+help_prepare() {
+  cat <<EOF
+usage: ./workbook prepare
+
+Installs the build dependencies if needed and builds everything the learner's
+commands use: every chapter's exercise, fix, tests, demos and benchmarks (not
+the wrong-fix galleries, which only ./workbook test --full uses). Run it on a
+lab machine before the class: afterwards a learner's first check compiles only
+their own copy of the chapter. It needs about 3 GB of disk for ${BUILD_DIR}
+and, on 2 cores, a few minutes.
+EOF
+}

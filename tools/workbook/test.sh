@@ -12,25 +12,28 @@ usage: ./workbook test [--full] [-- CTEST-ARGUMENTS]
 Installs the build dependencies if needed, builds the workbook, then runs
 these stages in one build tree (${BUILD_DIR}; WORKBOOK_BUILD_DIR chooses
 another) and prints how long each took:
-  format   the C++ sources must match .clang-format (./workbook format fixes them)
+  build    every chapter's exercise, fix, tests, demos and benchmarks
+  format   the C++ sources must match .clang-format (./workbook format fixes
+           them); the tool's shell scripts must pass shellcheck
+  ctest    the test suite on every core, with the test preset ${PRESET}'s
+           options: unit tests, every chapter's fix (must pass) and pitfall
+           (must fail with its signature), demos, benchmark smoke runs,
+           compile-fail tests, the tool's own end-to-end tests; not the
+           wrong-fix galleries (label wrong-fix), which --full runs
+With --full (what CI runs), also:
+  build    the wrong-fix galleries too (target galleries)
   lint     clang-tidy with the checks in .clang-tidy (./workbook lint; results
            are cached per file, so only changed files are checked again)
   docs     the documentation site; Doxygen warnings are errors, every code
            block a lesson quotes must match its source (./workbook snippets)
            and no link may lead to a missing chapter, file or anchor
-  ctest    the test suite, with the test preset ${PRESET}'s options: unit
-           tests, every chapter's fix (must pass) and pitfall (must fail with
-           its signature), demos, benchmark smoke runs, compile-fail tests;
-           not the wrong-fix galleries (label wrong-fix), which --full runs
-  flaky    every test 20 times (FLAKY_REPEAT to change; see ./workbook flaky)
-With --full (what CI runs), also:
   ctest    with the wrong-fix galleries: every wrong fix must fail with the
            message its entry names, every alternative must pass
   clang    build and test with clang++ 16 (warnings are errors there too)
   asan     AddressSanitizer + UndefinedBehaviorSanitizer: foundation and solutions
   tsan     ThreadSanitizer: foundation and solutions
   fuzz     the libFuzzer targets, FUZZ_SECONDS (default 30) each
-  flaky    every test 100 times instead of 20
+  flaky    every test FLAKY_REPEAT (default 100) times (see ./workbook flaky)
 Arguments after -- are passed to ctest, e.g.:
   ./workbook test -- -R harness      only the tests whose name matches "harness"
 Exits 0 only if every stage passes.
@@ -55,7 +58,18 @@ run_stage() {
   return "${rc}"
 }
 
-stage_build() { ensure_built; }
+# The build; with "full", the wrong-fix galleries too (outside "all": the quick
+# test and a learner's first check do not wait for them).
+stage_build() { # MODE
+  ensure_built
+  [[ ${1:-quick} == full ]] || return 0
+  local rc=0 fd
+  lock_build_tree
+  fd=${LOCK_FD}
+  cmake --build "${BUILD_DIR}" --target galleries || rc=$?
+  release_lock "${fd}"
+  [[ ${rc} -eq 0 ]] || die 1 "the galleries' build failed: see the compiler messages above"
+}
 
 stage_format() {
   local findings rc=0
@@ -266,9 +280,12 @@ stage_ctest() {
     case ${arg} in -L | --label-regex | --label-regex=*) mode=chosen ;; esac
   done
   if [[ ${mode} == quick ]]; then
-    args+=(--label-exclude wrong-fix)
-    note "(the wrong-fix galleries are left out: ./workbook test --full runs them, or ctest --test-dir ${BUILD_DIR} -L wrong-fix)"
+    # The galleries, and the tool's slower end-to-end tests (label full-only).
+    args+=(--label-exclude 'wrong-fix|full-only')
+    note "(the wrong-fix galleries and the tests labelled full-only are left out: ./workbook test --full runs them)"
   fi
+  # Every core (after the preset's options: the last --parallel wins).
+  args+=(--parallel "$(nproc 2>/dev/null || echo 2)")
   with_postgres env "${environment[@]}" ctest --test-dir "${BUILD_DIR}" "${args[@]}" "$@"
 }
 
@@ -329,16 +346,16 @@ cmd_test() {
   fi
   # The build runs as a stage (for its timing) but a failed build stops here:
   # there is nothing to test.
-  run_stage build stage_build
-  run_stage format stage_format || true
-  run_stage lint stage_lint || true
-  run_stage docs stage_docs || true
   local mode=quick
   [[ ${full} -eq 0 ]] || mode=full
+  run_stage build stage_build "${mode}"
+  run_stage format stage_format || true
+  if [[ ${full} -eq 1 ]]; then
+    run_stage lint stage_lint || true
+    run_stage docs stage_docs || true
+  fi
   run_stage ctest stage_ctest "${mode}" "${ctest_args[@]}" || true
-  if [[ ${full} -eq 0 ]]; then
-    run_stage flaky stage_flaky "${FLAKY_REPEAT:-20}" || true
-  else
+  if [[ ${full} -eq 1 ]]; then
     run_stage clang stage_preset clang || true
     run_stage asan stage_preset asan || true
     run_stage tsan stage_preset tsan || true
