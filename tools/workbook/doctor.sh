@@ -65,6 +65,7 @@ cmd_doctor() {
   doctor_row "SQLite (library)" "$(package_version libsqlite3-dev)" libsqlite3-dev
   doctor_row "libpq (PostgreSQL)" "$(package_version libpq-dev)" libpq-dev
   doctor_row "PostgreSQL 15 server" "$(package_version postgresql-15)" postgresql-15
+  doctor_row "Chromium (docs check)" "$(package_version chromium)" chromium
   printf '\n'
   note "build tree:   ${BUILD_DIR} ($([[ -f "${BUILD_DIR}/build.ninja" ]] && echo configured || echo "not configured yet"))"
   note "your work:    $(show_path "${LEARNER_DIR}")"
@@ -91,7 +92,9 @@ Lists the tools and libraries the workbook uses, with the version found:
 g++ (the default compiler), clang++-16 and its runtime (the clang and fuzz
 presets), clang++ 14 (lint), CMake, Ninja, Boost, Boost.JSON, GoogleTest,
 GoogleMock, Google Benchmark, Doxygen, gnuplot, clang-format, clang-tidy,
-inotifywait, SQLite, libpq and the PostgreSQL 15 server; then what is missing and the apt-get command that installs it.
+inotifywait, SQLite, libpq, the PostgreSQL 15 server and Chromium (which
+checks the documentation site); then what is missing and the apt-get command
+that installs it.
 Exits 0 if nothing is missing, 3 otherwise.
 EOF
 }

@@ -31,6 +31,7 @@ the workbook itself:
   flaky [--repeat N]   run every test N times (default 20) and report any that is not steady
   lint [--fix]         run clang-tidy on the sources (only files changed since they passed)
   snippets [--fix]     check (or rewrite) the code quoted in the lessons against its sources
+  docs [--student] [--check]  build the documentation site (or its student edition), check it in a browser
   help [COMMAND]       show this help, or one command's help
 
 Run ./workbook <command> --help for the details of a command.
