@@ -43,6 +43,8 @@ BEGIN {
       count++
       ids[count] = field[1]
       titles[count] = field[2]
+      # A title is quoted in a \ref: no double quotes in it.
+      gsub(/"/, "'", titles[count])
     }
     close(chapters)
   }
