@@ -220,7 +220,7 @@ write_docs_harness() { # SITE PAGE...
 <script>
 const site = new URL("file://${site}/");
 const pages = [${list}];
-const FRAMES = ${DOCS_CHECK_FRAMES:-4};
+const FRAMES = 2;
 const findings = document.getElementById("findings");
 const clean = (s) => String(s).replace(/[\t\n\r]+/g, " ").slice(0, 120);
 // Kept until the end: growing the page's text at every finding costs a layout each time.
@@ -237,7 +237,7 @@ const inCode = (node) => node.parentElement &&
   node.parentElement.closest("code, pre, tt, kbd, samp, script, style, textarea, div.fragment");
 function inspect(frame, name) {
   const doc = frame.contentDocument;
-  if (!doc || !doc.body) { say("ERR", name, "the page could not be read"); return; }
+  if (!doc || !doc.body) { say("ERR", name, "the page could not be read"); return null; }
   say("PAGE", name);
   const ids = [...doc.querySelectorAll("[id], a[name]")].map((e) => e.id || e.getAttribute("name"));
   say("IDS", name, ...ids);
@@ -252,9 +252,10 @@ function inspect(frame, name) {
       say("REF", name, value, decodeURIComponent(url.pathname), decodeURIComponent(url.hash.slice(1)));
     }
   }
-  for (const image of doc.images) {
-    if (!image.complete || image.naturalWidth === 0) say("IMG", name, image.getAttribute("src"));
-  }
+  // decode() settles once the image is decoded, or fails for a missing or broken one (the
+  // load event alone may come before an SVG's size is known).
+  const images = [...doc.images].map((image) =>
+    image.decode().then(() => null, () => image.getAttribute("src")));
   const empty = [...doc.querySelectorAll("div.fragment, pre")].filter((e) => e.textContent.trim() === "");
   if (empty.length > 0) say("EMPTY", name, empty.length);
   const walker = doc.createTreeWalker(doc.body, NodeFilter.SHOW_TEXT);
@@ -268,6 +269,9 @@ function inspect(frame, name) {
       }
     }
   }
+  return Promise.all(images).then((failed) => {
+    for (const source of failed) if (source !== null) say("IMG", name, source);
+  });
 }
 // A few frames at once: most of a page's time is waiting, not computing.
 let next = 0, running = 0;
@@ -280,9 +284,17 @@ function open(frame) {
     return;
   }
   const name = pages[next++];
+  // After the load event, the page's own scripts: jQuery runs its "ready" handlers
+  // (Doxygen's menus) from a timer, which may come after the load event; one of ours,
+  // registered last, runs after them.
   frame.onload = () => {
-    try { inspect(frame, name); } catch (e) { say("ERR", name, "inspecting the page failed: " + e); }
-    open(frame);
+    const done = () => setTimeout(() => {
+      let inspected;
+      try { inspected = inspect(frame, name); } catch (e) { say("ERR", name, "inspecting the page failed: " + e); }
+      Promise.resolve(inspected).then(() => open(frame));
+    }, 0);
+    const jquery = frame.contentWindow && frame.contentWindow.jQuery;
+    if (jquery) jquery(done); else done();
   };
   frame.src = new URL(name, site).href;
 }
