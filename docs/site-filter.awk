@@ -17,6 +17,9 @@
 #   - [`code`](page.md#anchor) loses its backticks, and so does a heading:
 #     Doxygen 1.9.4 would show them, or "<tt>", as text; for the same reason,
 #     straight double quotes in prose become curly ones (see curly_quotes);
+#   - a link to a file of the repository that is not a page leads out of the
+#     site: to a mock_db/ or harness/ header it becomes a link to Doxygen's
+#     listing of the header; any other keeps its text without the link;
 #   - <details>, <summary> and </details> lines are blanked: Doxygen 1.9.4
 #     splits such a block into one collapsed "Details" per paragraph;
 #   - a lesson (chapters/NN-slug/README.md) ends with links to the previous
@@ -175,11 +178,12 @@ function chapter_link(i, arrow_before, arrow_after) {
   return "\\ref ch" ids[i] " \"" arrow_before "Chapter " ids[i] " · " titles[i] arrow_after "\""
 }
 
-function print_chapter_list(    i) {
-  print "Every chapter, in order (the *Chapters* tab at the top of each page lists them too):"
-  print ""
+# One line (an HTML list), so that the lines after it keep their numbers.
+function print_chapter_list(    i, list) {
+  list = "Every chapter, in order (the *Chapters* tab at the top of each page lists them too): <ul>"
   for (i = 1; i <= count; i++)
-    print "- " chapter_link(i, "", "")
+    list = list "<li>" chapter_link(i, "", "") "</li>"
+  print list "</ul>"
 }
 
 # The links at the end of a lesson: previous chapter, all chapters, next chapter.

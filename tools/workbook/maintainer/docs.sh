@@ -157,9 +157,14 @@ docs_browser_check() { # HTML-DIR
   local report rc=0
   report=$(awk -F '\t' -v site="${site}/" -v missing="${work}/missing.txt" '
     function shown(path) { return index(path, site) == 1 ? substr(path, length(site) + 1) : path }
-    function problem(page, text) { problems[page] = problems[page] "  " page ": " text "\n"; count++ }
+    # Problems are listed page by page, in the order the pages were read.
+    function problem(page, text) {
+      if (!(page in problems)) order[++listed] = page
+      problems[page] = problems[page] "  " page ": " text "\n"
+      count++
+    }
     BEGIN { while ((getline line < missing) > 0) absent[line] = 1 }
-    $1 == "PAGE" { pages++; order[pages] = $2 }
+    $1 == "PAGE" { pages++ }
     $1 == "IDS" { for (i = 3; i <= NF; i++) anchor[$2 SUBSEP $i] = 1; has_ids[$2] = 1 }
     $1 == "REF" { refs++; ref_page[refs] = $2; ref_raw[refs] = $3; ref_path[refs] = $4; ref_frag[refs] = $5 }
     $1 == "IMG" { problem($2, "image " $3 " does not load (missing, or not an image)"); image_failed[$2 SUBSEP $3] = 1 }
@@ -179,7 +184,7 @@ docs_browser_check() { # HTML-DIR
           problem(page, "link to " ref_raw[r] ": " shown(path) " has no anchor \"" ref_frag[r] "\"")
         }
       }
-      for (p = 1; p <= pages; p++) printf "%s", problems[order[p]]
+      for (p = 1; p <= listed; p++) printf "%s", problems[order[p]]
       printf "SUMMARY\t%d\t%d\t%d\n", pages, refs, count
     }' "${work}/findings.tsv")
   local summary
