@@ -66,6 +66,15 @@ cmd_doctor() {
   doctor_row "libpq (PostgreSQL)" "$(package_version libpq-dev)" libpq-dev
   doctor_row "PostgreSQL 15 server" "$(package_version postgresql-15)" postgresql-15
   printf '\n'
+  note "only for ./workbook test --full and docs --check (installed by them when missing):"
+  local chromium
+  chromium=$(package_version chromium)
+  if [[ -n ${chromium} ]]; then
+    printf '  %-22s %s%s%s\n' "Chromium (docs check)" "${GREEN}" "${chromium}" "${RESET}"
+  else
+    printf '  %-22s not installed (Debian: chromium)\n' "Chromium (docs check)"
+  fi
+  printf '\n'
   note "build tree:   ${BUILD_DIR} ($([[ -f "${BUILD_DIR}/build.ninja" ]] && echo configured || echo "not configured yet"))"
   note "your work:    $(show_path "${LEARNER_DIR}")"
   if ! command -v dpkg-query >/dev/null 2>&1; then
@@ -91,7 +100,10 @@ Lists the tools and libraries the workbook uses, with the version found:
 g++ (the default compiler), clang++-16 and its runtime (the clang and fuzz
 presets), clang++ 14 (lint), CMake, Ninja, Boost, Boost.JSON, GoogleTest,
 GoogleMock, Google Benchmark, Doxygen, gnuplot, clang-format, clang-tidy,
-inotifywait, SQLite, libpq and the PostgreSQL 15 server; then what is missing and the apt-get command that installs it.
+inotifywait, shellcheck, SQLite, libpq and the PostgreSQL 15 server; then
+what is missing and the apt-get command that installs it. Chromium, which
+only ./workbook test --full and docs --check use (they install it), is listed
+apart and never counts as missing.
 Exits 0 if nothing is missing, 3 otherwise.
 EOF
 }

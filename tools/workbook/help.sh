@@ -33,6 +33,7 @@ the workbook itself:
   lint [--fix]         run clang-tidy on the sources (only files changed since they passed)
   snippets [--fix]     check (or rewrite) the code quoted in the lessons against its sources
   timings [--fresh]    how long test and check take, against the README's targets
+  docs [--student] [--check]  build the documentation site (or its student edition), check it in a browser
   help [COMMAND]       show this help, or one command's help
 
 Run ./workbook <command> --help for the details of a command.

@@ -5,11 +5,15 @@
 # Set-up: dependencies and build
 # ---------------------------------------------------------------------------
 
+# ensure_dependencies [--full]: the packages every command needs; with --full,
+# DEB_PACKAGES_FULL too (the stages only ./workbook test --full runs).
 ensure_dependencies() {
+  local packages=("${DEB_PACKAGES[@]}")
+  if [[ ${1:-} == --full ]]; then packages+=("${DEB_PACKAGES_FULL[@]}"); fi
   if ! command -v dpkg-query >/dev/null 2>&1; then
     check_tools_without_dpkg
   else
-    install_missing_packages
+    install_missing_packages "${packages[@]}"
   fi
   check_cmake_version
 }
@@ -32,16 +36,16 @@ check_tools_without_dpkg() {
   fi
 }
 
-install_missing_packages() {
+install_missing_packages() { # PACKAGE...
   # One dpkg-query for all packages; packages it does not know are simply absent from its output.
   local -A installed=()
   local name status
   while read -r name status; do
     [[ ${status} == "install ok installed" ]] && installed[${name}]=1
-  done < <(dpkg-query -W -f='${Package} ${Status}\n' "${DEB_PACKAGES[@]}" 2>/dev/null || true)
+  done < <(dpkg-query -W -f='${Package} ${Status}\n' "$@" 2>/dev/null || true)
 
   local package missing=()
-  for package in "${DEB_PACKAGES[@]}"; do
+  for package in "$@"; do
     [[ -n ${installed[${package}]:-} ]] || missing+=("${package}")
   done
   [[ ${#missing[@]} -eq 0 ]] && return 0

@@ -33,6 +33,10 @@ With --full (what CI runs), also:
   asan     AddressSanitizer + UndefinedBehaviorSanitizer: foundation and solutions
   tsan     ThreadSanitizer: foundation and solutions
   fuzz     the libFuzzer targets, FUZZ_SECONDS (default 30) each
+  browser  the documentation site and its student edition (without the
+           fixes), every page opened in headless Chromium: no broken link,
+           image or quote, no markup shown as text, no fix in the student
+           edition (./workbook docs --check)
   flaky    every test FLAKY_REPEAT (default 100) times (see ./workbook flaky)
 Arguments after -- are passed to ctest, e.g.:
   ./workbook test -- -R harness      only the tests whose name matches "harness"
@@ -336,7 +340,7 @@ cmd_test() {
     esac
   done
 
-  ensure_dependencies
+  if [[ ${full} -eq 1 ]]; then ensure_dependencies --full; else ensure_dependencies; fi
   # Measured on a fresh clone (compressed debug information): the default tree
   # with every chapter's gallery, then the lint, clang, asan, tsan and fuzz trees.
   if [[ ${full} -eq 1 ]]; then
@@ -360,6 +364,7 @@ cmd_test() {
     run_stage asan stage_preset asan || true
     run_stage tsan stage_preset tsan || true
     run_stage fuzz stage_fuzz || true
+    run_stage browser stage_browser || true
     run_stage flaky stage_flaky "${FLAKY_REPEAT:-100}" || true
   fi
 
