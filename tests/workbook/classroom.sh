@@ -179,6 +179,11 @@ if [[ ${HAVE_PY} -eq 1 ]]; then
 fi
 wb partial report --grade --only 01
 expect "autograder's test of 01 (report --grade --only 01): exit 0" eval 'rc_is 0 && out_has "grading 1 chapter"'
+printf 'complete garbage\n' >>"${SCRATCH}/partial/progress.tsv"
+BEFORE=$(fingerprint "${SCRATCH}/partial")
+wb partial report --grade --only 01
+expect "a damaged progress.tsv, --grade: reported, not repaired (nothing written)" \
+  eval 'rc_is 0 && out_has "is damaged" && [[ $(fingerprint "${SCRATCH}/partial") == "${BEFORE}" ]]'
 wb partial report --grade --only 0
 expect "report --grade --only 0 (00, not fixed): exit 1" rc_is 1
 wb partial report --grade --only 02

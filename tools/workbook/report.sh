@@ -227,7 +227,13 @@ detect_sandbox() {
   else
     SANDBOX_NOTES+=("no network: ${SANDBOX_NETWORK}")
   fi
-  if command -v prlimit >/dev/null 2>&1; then
+  local sanitize
+  sanitize=$(sed -n 's/^WORKBOOK_SANITIZE:STRING=//p' "${BUILD_DIR}/CMakeCache.txt" 2>/dev/null || true)
+  if [[ -n ${sanitize} ]]; then
+    # AddressSanitizer and ThreadSanitizer reserve terabytes of address space.
+    SANDBOX_MEMORY="none"
+    SANDBOX_NOTES+=("NO memory limit: a sanitizer build (${sanitize}) maps more address space than any limit allows")
+  elif command -v prlimit >/dev/null 2>&1; then
     SANDBOX+=(prlimit "--as=$((GRADE_MEMORY_MB * 1024 * 1024))" "--fsize=$((256 * 1024 * 1024))" --core=0 --)
     SANDBOX_MEMORY="${GRADE_MEMORY_MB} MiB"
     SANDBOX_NOTES+=("memory limit ${GRADE_MEMORY_MB} MiB of address space, files up to 256 MiB, no core dumps (prlimit)")
@@ -535,9 +541,9 @@ cmd_report() {
   [[ ${learner_given} -eq 0 || -n ${learner//[[:space:]]/} ]] || die 2 "--learner needs a non-empty id"
   if [[ -n ${only_arg} ]]; then only=$(parse_only "${only_arg}"); fi
   resolve_learner "${learner}"
-  detect_sandbox
   ensure_dependencies
   ensure_configured
+  detect_sandbox # after configuring: it reads the build tree's settings
   REPORT_TIME=$(utc_now)
   if [[ ${grade} -eq 1 ]]; then
     # Read only: a damaged progress.tsv is reported, not repaired.
