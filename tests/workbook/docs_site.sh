@@ -68,9 +68,10 @@ file_lacks() { [[ -f $1 ]] && ! grep -qF -- "$2" "$1"; }
 
 # The tree: configured once with chapter 01 only (the site reads every
 # lesson whatever is compiled).
-if ! grep -qs '^WORKBOOK_ONLY_CHAPTERS:STRING=01$' "${ROOT}/${WORKBOOK_BUILD_DIR}/CMakeCache.txt"; then
+if ! grep -qs '^WORKBOOK_ONLY_CHAPTERS:STRING=01$' "${ROOT}/${WORKBOOK_BUILD_DIR}/CMakeCache.txt" ||
+  ! grep -qs '^WORKBOOK_FOUNDATION:BOOL=OFF$' "${ROOT}/${WORKBOOK_BUILD_DIR}/CMakeCache.txt"; then
   (cd "${ROOT}" && cmake --preset default -B "${WORKBOOK_BUILD_DIR}" -DWORKBOOK_ONLY_CHAPTERS=01 \
-    -DWORKBOOK_GALLERY=OFF -DWORKBOOK_LEARNER_DIR="${WORKBOOK_LEARNER_DIR}" >/dev/null)
+    -DWORKBOOK_GALLERY=OFF -DWORKBOOK_FOUNDATION=OFF -DWORKBOOK_LEARNER_DIR="${WORKBOOK_LEARNER_DIR}" >/dev/null)
 fi
 
 # --- both editions build and pass the browser check ---------------------------

@@ -21,7 +21,8 @@ working through the book (your copies and progress live in my-work/):
   run NN               chapter NN's pitfall demo, then its fixed demo (then yours)
   solution NN [--force]       the diff from the broken to the fixed code
   bench NN|--all [--quick]    benchmark pitfall against fix: table, JSON, plot
-  report [--junit F] [--json F]  check every started chapter, for grading
+  report [--grade] [--junit F] [--json F] [--gradescope F]
+                       grade every chapter of the catalog (--grade: read-only)
   doctor               which tools are installed, and how to install the others
 
 the workbook itself:
@@ -35,6 +36,10 @@ the workbook itself:
   timings [--fresh]    how long test and check take, against the README's targets
   docs [--student] [--check]  build the documentation site (or its student edition), check it in a browser
   help [COMMAND]       show this help, or one command's help
+
+for instructors (docs/classroom.md):
+  class-report DIR     a class's report --json files in one table (Markdown and HTML)
+  autograding [--write|--check|--run]  GitHub Classroom's tests, made from the catalog
 
 Run ./workbook <command> --help for the details of a command.
 
@@ -55,7 +60,7 @@ cmd_help() {
   if [[ $# -eq 0 ]]; then
     usage
   elif is_command "$1"; then
-    "help_$1"
+    "help_${1//-/_}"
   else
     error "unknown command '$1'"
     die 2 "run ./workbook help for the list of commands"

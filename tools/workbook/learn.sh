@@ -403,6 +403,12 @@ Exits 1 if a demo fails.
 EOF
 }
 
+# progress_update's FUNCTION for solution --force: when it was first used before a pass.
+mark_solution_forced() {
+  progress_touch "${CH_ID}"
+  [[ ${P_PASS[${CH_ID}]} != - || -n ${P_FORCED[${CH_ID}]:-} ]] || P_FORCED[${CH_ID}]=$(utc_now)
+}
+
 cmd_solution() {
   parse_args solution "--force" "$@"
   require_chapter_arg solution
@@ -413,6 +419,14 @@ cmd_solution() {
     error "the solution is shown once your check of $(chapter_label) has passed" \
       "(./workbook check ${CH_ID}); to see it anyway: ./workbook solution ${CH_ID} --force"
     exit 1
+  fi
+  # Seeing the solution before a pass is recorded for the instructor's report
+  # (the first time); if it cannot be, the solution is not shown.
+  if [[ ${P_PASS[${CH_ID}]:--} == - && -z ${P_FORCED[${CH_ID}]:-} ]]; then
+    progress_update mark_solution_forced ||
+      die 1 "the solution is not shown: solution --force is recorded in" \
+        "$(show_path "${PROGRESS_FILE}") for your instructor's report, and ${PROGRESS_WRITE_ERROR};" \
+        "${WRITE_ADVICE}"
   fi
   local file colour=() rc
   if [[ -n ${RESET} ]]; then colour=(--color=always); fi
@@ -432,7 +446,8 @@ usage: ./workbook solution NN [--force]
 
 Shows the difference between chapter NN's broken code (chapters/NN-slug/) and
 the fixed code (solutions/NN-slug/) as a unified diff. It is shown once your
-check of the chapter has passed; --force shows it before.
+check of the chapter has passed; --force shows it before, and records the
+first time it did so in my-work/progress.tsv (./workbook report shows it).
 EOF
 }
 

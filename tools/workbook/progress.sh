@@ -9,7 +9,11 @@
 #                           (the catalog's "files"), made by ./workbook start NN
 # my-work/progress.tsv      one line per chapter, tab-separated:
 #                           chapter, started, last_pass, hints_shown, pass_hash
-#                           (times in UTC, "-" for none)
+#                           (times in UTC, "-" for none); then lines kept for
+#                           the instructor's report, each starting with a word:
+#                           first_pass NN TIME       the chapter's first pass
+#                           solution_forced NN TIME  solution --force before a pass
+#                           seal SALT SINCE ORIGIN EDITED HASH   (see seal_digest)
 #
 # Both are plain files outside the build tree: progress survives a rebuild, a
 # git pull and a fresh build directory, and a learner may commit them. A
@@ -116,6 +120,13 @@ require_complete() {
 
 # Progress, keyed by chapter id.
 declare -A P_STARTED=() P_PASS=() P_HINTS=() P_HASH=()
+# For the instructor's report: the first pass, and the first solution --force
+# before a pass (UTC times), keyed by chapter id.
+declare -A P_FIRST=() P_FORCED=()
+# The seal over the hint counts (see seal_digest): the line's fields as read,
+# and SEAL_STATE: ok, edited (the counts or the seal were changed by hand) or
+# absent (no seal line: a file from an older workbook, or the line removed).
+SEAL_SALT="" SEAL_SINCE="" SEAL_ORIGIN="" SEAL_EDITED="-" SEAL_HASH="" SEAL_STATE=absent
 # What read_progress found wrong in progress.tsv, one sentence per bad line.
 PROGRESS_PROBLEMS=()
 # Set once the problems have been reported, so that a command says it once.
@@ -138,6 +149,8 @@ shown_line() { # LINE
 # noted in PROGRESS_PROBLEMS with its line number.
 read_progress() {
   P_STARTED=() P_PASS=() P_HINTS=() P_HASH=() PROGRESS_PROBLEMS=()
+  P_FIRST=() P_FORCED=() SEAL_SALT="" SEAL_SINCE="" SEAL_ORIGIN="" SEAL_EDITED="-" SEAL_HASH=""
+  SEAL_STATE=absent
   [[ -e ${PROGRESS_FILE} ]] || return 0
   if [[ ! -f ${PROGRESS_FILE} || ! -r ${PROGRESS_FILE} ]]; then
     PROGRESS_PROBLEMS+=("it cannot be read (not a readable file): your progress is shown as none")
@@ -157,6 +170,11 @@ read_progress() {
     done
     fields+=("${line}")
     id=${fields[0]}
+    # The report's lines (first_pass, solution_forced, seal): a bad one is dropped.
+    if [[ ${id} == first_pass || ${id} == solution_forced || ${id} == seal ]]; then
+      read_report_line "${number}" "${time}" "${fields[@]}"
+      continue
+    fi
     if [[ ! ${id} =~ ^[0-9]{2}$ ]]; then
       PROGRESS_PROBLEMS+=("line ${number}: $(shown_line "${fields[*]}") does not start with a two-digit chapter number: dropped")
       continue
@@ -188,6 +206,79 @@ read_progress() {
     first_line[${id}]=${number}
     P_STARTED[${id}]=${started} P_PASS[${id}]=${pass} P_HINTS[${id}]=${hints} P_HASH[${id}]=${hash}
   done <"${PROGRESS_FILE}"
+  if [[ -n ${SEAL_HASH} ]]; then
+    SEAL_STATE=ok
+    [[ $(seal_digest) == "${SEAL_HASH}" && ${SEAL_EDITED} == - ]] || SEAL_STATE=edited
+  fi
+}
+
+# One of the report's lines of progress.tsv (read_progress's helper): LINE
+# NUMBER, the pattern of a UTC time, then the line's fields.
+read_report_line() { # NUMBER TIME_PATTERN FIELDS...
+  local number=$1 time=$2
+  shift 2
+  case $1 in
+    first_pass | solution_forced)
+      if [[ $# -ne 3 || ! $2 =~ ^[0-9]{2}$ || ! $3 =~ ${time} ]]; then
+        PROGRESS_PROBLEMS+=("line ${number}: $(shown_line "$*") is not '$1<TAB>NN<TAB>UTC time': dropped")
+      elif [[ $1 == first_pass ]]; then
+        P_FIRST[$2]=$3
+      else
+        P_FORCED[$2]=$3
+      fi
+      ;;
+    seal)
+      if [[ $# -ne 6 || ! $2 =~ ^[0-9a-f]{16}$ || ! $3 =~ ${time} || ! $4 =~ ^(new|adopted)$ ||
+        ! ($5 == - || $5 =~ ${time}) || ! $6 =~ ^[0-9a-f]{16}$ ]]; then
+        # Not a repair: a seal that cannot be read counts as edited.
+        SEAL_SALT=$(random_salt) SEAL_SINCE=$(utc_now) SEAL_ORIGIN=adopted SEAL_EDITED=$(utc_now)
+        SEAL_HASH=0000000000000000
+      else
+        SEAL_SALT=$2 SEAL_SINCE=$3 SEAL_ORIGIN=$4 SEAL_EDITED=$5 SEAL_HASH=$6
+      fi
+      ;;
+  esac
+}
+
+# The seal over the hint counts: a hash of the seal's salt, its history
+# (SINCE, ORIGIN, EDITED) and, per chapter, the hints shown and the first
+# solution --force. The tool rewrites it on every save; a count changed by
+# hand no longer matches it, and the report says so (and the next save keeps
+# the time it was first seen in EDITED, for good). It reveals an edit made in
+# an editor; it does not stop someone who reads this function from
+# recomputing it (docs/classroom.md says so). SALT is random per progress
+# file: two learners whose files share it share one progress file.
+seal_digest() {
+  local id
+  {
+    printf 'workbook-seal-1\n%s\n%s\n%s\n%s\n' "${SEAL_SALT}" "${SEAL_SINCE}" "${SEAL_ORIGIN}" "${SEAL_EDITED}"
+    for id in $(printf '%s\n' "${!P_HINTS[@]}" "${!P_FORCED[@]}" | sort -u); do
+      printf '%s %s %s\n' "${id}" "${P_HINTS[${id}]:-0}" "${P_FORCED[${id}]:--}"
+    done
+  } | sha256sum | cut -c1-16
+}
+
+# 16 random hexadecimal digits.
+random_salt() { head -c 8 /dev/urandom | od -An -tx1 | tr -d ' \n'; }
+
+# Sets the seal before a save: a new one (random salt) if the file had none,
+# the time an edit was first seen if it does not match, then its hash.
+reseal_progress() {
+  local now id counted=0
+  now=$(utc_now)
+  if [[ ${SEAL_STATE} == absent ]]; then
+    for id in "${!P_HINTS[@]}"; do [[ ${P_HINTS[${id}]} -eq 0 ]] || counted=1; done
+    [[ ${#P_FORCED[@]} -eq 0 ]] || counted=1
+    SEAL_SALT=$(random_salt)
+    SEAL_SINCE=${now} SEAL_ORIGIN=new SEAL_EDITED=-
+    # Counts that were there before the seal are not vouched for.
+    [[ ${counted} -eq 0 ]] || SEAL_ORIGIN=adopted
+  elif [[ ${SEAL_STATE} == edited && ${SEAL_EDITED} == - ]]; then
+    SEAL_EDITED=${now}
+  fi
+  SEAL_HASH=$(seal_digest)
+  SEAL_STATE=ok
+  [[ ${SEAL_EDITED} == - ]] || SEAL_STATE=edited
 }
 
 # Prints read_progress's findings once per command.
@@ -286,6 +377,11 @@ progress_touch() { # ID
 save_progress() {
   local tmp="${PROGRESS_FILE}.tmp.$$" ids=() id out
   mapfile -t ids < <(printf '%s\n' "${!P_STARTED[@]}" | sort)
+  # The first pass is the first last_pass seen (a reset clears last_pass, not it).
+  for id in "${ids[@]}"; do
+    [[ -z ${id} || ${P_PASS[${id}]:--} == - || -n ${P_FIRST[${id}]:-} ]] || P_FIRST[${id}]=${P_PASS[${id}]}
+  done
+  reseal_progress
   if ! out=$({
     {
       printf '# ./workbook progress: one line per chapter (tab-separated; commit it to keep it)\n'
@@ -295,6 +391,15 @@ save_progress() {
         printf '%s\t%s\t%s\t%s\t%s\n' "${id}" "${P_STARTED[${id}]}" "${P_PASS[${id}]}" \
           "${P_HINTS[${id}]}" "${P_HASH[${id}]}"
       done
+      printf '# for your instructor'"'"'s report (./workbook report); the seal reveals a hand edit\n'
+      for id in $(printf '%s\n' "${!P_FIRST[@]}" | sort); do
+        printf 'first_pass\t%s\t%s\n' "${id}" "${P_FIRST[${id}]}"
+      done
+      for id in $(printf '%s\n' "${!P_FORCED[@]}" | sort); do
+        printf 'solution_forced\t%s\t%s\n' "${id}" "${P_FORCED[${id}]}"
+      done
+      printf 'seal\t%s\t%s\t%s\t%s\t%s\n' "${SEAL_SALT}" "${SEAL_SINCE}" "${SEAL_ORIGIN}" \
+        "${SEAL_EDITED}" "${SEAL_HASH}"
     } >"${tmp}"
   } 2>&1) || ! out=$(mv -f -- "${tmp}" "${PROGRESS_FILE}" 2>&1); then
     rm -f -- "${tmp}" 2>/dev/null || true
