@@ -9,7 +9,10 @@
 #                           (the catalog's "files"), made by ./workbook start NN
 # my-work/progress.tsv      one line per chapter, tab-separated:
 #                           chapter, started, last_pass, hints_shown, pass_hash
-#                           (times in UTC, "-" for none)
+#                           (times in UTC, "-" for none); and one line per
+#                           prediction (./workbook run NN), after them:
+#                           predict, chapter, measure, guess, measured, unit,
+#                           time (see predict.sh)
 #
 # Both are plain files outside the build tree: progress survives a rebuild, a
 # git pull and a fresh build directory, and a learner may commit them. A
@@ -138,6 +141,7 @@ shown_line() { # LINE
 # noted in PROGRESS_PROBLEMS with its line number.
 read_progress() {
   P_STARTED=() P_PASS=() P_HINTS=() P_HASH=() PROGRESS_PROBLEMS=()
+  P_PREDICTIONS=() # predict.sh
   [[ -e ${PROGRESS_FILE} ]] || return 0
   if [[ ! -f ${PROGRESS_FILE} || ! -r ${PROGRESS_FILE} ]]; then
     PROGRESS_PROBLEMS+=("it cannot be read (not a readable file): your progress is shown as none")
@@ -156,6 +160,10 @@ read_progress() {
       line=${line#*$'\t'}
     done
     fields+=("${line}")
+    if [[ ${fields[0]} == predict ]]; then # a prediction (predict.sh)
+      progress_read_prediction "${number}" "${fields[@]:1}"
+      continue
+    fi
     id=${fields[0]}
     if [[ ! ${id} =~ ^[0-9]{2}$ ]]; then
       PROGRESS_PROBLEMS+=("line ${number}: $(shown_line "${fields[*]}") does not start with a two-digit chapter number: dropped")
@@ -295,6 +303,7 @@ save_progress() {
         printf '%s\t%s\t%s\t%s\t%s\n' "${id}" "${P_STARTED[${id}]}" "${P_PASS[${id}]}" \
           "${P_HINTS[${id}]}" "${P_HASH[${id}]}"
       done
+      progress_write_predictions # predict.sh
     } >"${tmp}"
   } 2>&1) || ! out=$(mv -f -- "${tmp}" "${PROGRESS_FILE}" 2>&1); then
     rm -f -- "${tmp}" 2>/dev/null || true

@@ -127,7 +127,7 @@ write_json() {
         "$(json_escape "${P_PASS[${CH_ID}]:--}")" "$(json_escape "${R_FAILURE[i]}")"
       separator=","
     done
-    printf '\n  ]\n}\n'
+    printf '\n  ],\n  "predictions": %s\n}\n' "$(json_predictions)"
   }
 }
 
