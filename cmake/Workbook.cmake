@@ -453,13 +453,13 @@ function(_workbook_predict index id)
   endif()
   if(NOT problem)
     if(NOT measure MATCHES "^[a-z][a-z0-9_]*$")
-      set(problem "has the measure \"${measure}\"; a measure is a key in lower case, letters, "
-                  "digits and _ (such as read_time)")
+      string(CONCAT problem "has the measure \"${measure}\"; a measure is a key in lower "
+                            "case, letters, digits and _ (such as read_time)")
     elseif(NOT unit MATCHES "^[A-Za-z][A-Za-z/]*$")
       set(problem "has the unit \"${unit}\"; a unit is one word (ms, reads, notes)")
     elseif(NOT demo MATCHES "^(pitfall|fix)$")
-      set(problem "has the demo \"${demo}\"; it is \"pitfall\" or \"fix\": the demo whose "
-                  "measurement answers the question")
+      string(CONCAT problem "has the demo \"${demo}\"; it is \"pitfall\" or \"fix\": the demo "
+                            "whose measurement answers the question")
     endif()
   endif()
   if(problem)

@@ -88,7 +88,7 @@ out_matches() { grep -qE -- "$1" <<<"${OUT}"; }
 # The number of prediction lines in progress.tsv.
 predictions() { grep -c $'^predict\t' "${PROGRESS}" 2>/dev/null || true; }
 # The last prediction line of progress.tsv.
-last_prediction() { grep $'^predict\t' "${PROGRESS}" | tail -n 1; }
+last_prediction() { { grep $'^predict\t' "${PROGRESS}" 2>/dev/null || true; } | tail -n 1; }
 # Whether text A comes before text B in the output.
 before() {
   local a b

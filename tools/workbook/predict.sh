@@ -48,7 +48,7 @@ predict_number() { # TEXT
   text=${text//[[:space:]]/}
   local unit=${PREDICT_UNIT,,}
   if [[ -n ${unit} && ${text,,} == *"${unit}" ]]; then text=${text:0:${#text}-${#unit}}; fi
-  [[ ${text} =~ ^[0-9]{1,12}([.][0-9]{1,6})?$ ]] || return 1
+  [[ ${text} =~ ^[0-9]{1,9}([.][0-9]{1,6})?$ ]] || return 1 # never printed as 1e+09
   awk -v x="${text}" 'BEGIN { printf "%.12g", x + 0 }'
 }
 
