@@ -17,12 +17,14 @@
 #                                 if WORKBOOK_GALLERY is ON)
 # and the CTest tests NN-slug/fix/<Suite>.<Test> (one per GoogleTest test, must
 # pass), NN-slug/pitfall (the whole suite must fail with the catalog's failure
-# signature), NN-slug/demo, the benchmark smoke runs, and one test per gallery
+# signature), NN-slug/demo, NN-slug/predict (the demo prints the figure the
+# catalog's prediction question asks for), the benchmark smoke runs, and one test per gallery
 # entry (NN-slug/wrong-fix/<name>, NN-slug/alternative/<name>). A part that is
 # missing, or a malformed gallery entry, stops the configuration with a message
 # naming it.
-# For ./workbook (bash, no JSON parser) it writes build/<preset>/chapters.tsv
-# and build/<preset>/catalog/NN.hints from the catalog at configure time.
+# For ./workbook (bash, no JSON parser) it writes build/<preset>/chapters.tsv,
+# build/<preset>/catalog/NN.hints and build/<preset>/catalog/NN.predict from
+# the catalog at configure time.
 
 include(GoogleTest)
 
@@ -87,8 +89,8 @@ function(_workbook_field out index field)
   if(error)
     string(JSON id ERROR_VARIABLE ignored GET "${_WORKBOOK_JSON}" chapters ${index} id)
     message(FATAL_ERROR "chapters/catalog.json: chapter entry ${index} (id \"${id}\") has no "
-      "\"${field}\". Every chapter needs id, slug, title, seed_section, files, signature "
-      "(or signatures) and hints (see docs/adding-a-chapter.md).")
+      "\"${field}\". Every chapter needs id, slug, title, predict, seed_section, files, "
+      "signature (or signatures) and hints (see docs/adding-a-chapter.md).")
   endif()
   set(${out} "${value}" PARENT_SCOPE)
 endfunction()
@@ -419,6 +421,80 @@ function(_workbook_sanitizer_checks index id name)
     LABELS "chapter;sanitizer;${name}")
 endfunction()
 
+# Reads and checks chapter entry `index`'s prediction question, the catalog's
+# "predict": {"question": "...", "unit": "ms", "measure": "read_time",
+# "demo": "pitfall"}. ./workbook run NN asks the question before it runs the
+# demos; the demo named by "demo" answers it with its line
+# "measured: <measure>=<number> <unit>" (workbook::print_measured). Sets
+# predict_question, predict_unit, predict_measure and predict_demo in the
+# caller's scope; a malformed entry stops the configuration.
+function(_workbook_predict index id)
+  _workbook_field(predict ${index} predict)
+  string(JSON type TYPE "${_WORKBOOK_JSON}" chapters ${index} predict)
+  set(problem "")
+  if(NOT type STREQUAL "OBJECT")
+    set(problem "is a ${type}, not an object")
+  else()
+    foreach(key question unit measure demo)
+      string(JSON value ERROR_VARIABLE missing GET "${predict}" ${key})
+      if(missing)
+        set(problem "has no \"${key}\"")
+        break()
+      endif()
+      string(JSON kind TYPE "${predict}" ${key})
+      string(REGEX REPLACE "[\t\n\r]+" " " value "${value}")
+      string(STRIP "${value}" value)
+      if(NOT kind STREQUAL "STRING" OR value STREQUAL "")
+        set(problem "has a \"${key}\" that is not a text")
+        break()
+      endif()
+      set(${key} "${value}")
+    endforeach()
+  endif()
+  if(NOT problem)
+    if(NOT measure MATCHES "^[a-z][a-z0-9_]*$")
+      string(CONCAT problem "has the measure \"${measure}\"; a measure is a key in lower "
+                            "case, letters, digits and _ (such as read_time)")
+    elseif(NOT unit MATCHES "^[A-Za-z][A-Za-z/]*$")
+      set(problem "has the unit \"${unit}\"; a unit is one word (ms, reads, notes)")
+    elseif(NOT demo MATCHES "^(pitfall|fix)$")
+      string(CONCAT problem "has the demo \"${demo}\"; it is \"pitfall\" or \"fix\": the demo "
+                            "whose measurement answers the question")
+    endif()
+  endif()
+  if(problem)
+    message(FATAL_ERROR "chapters/catalog.json: chapter ${id}'s \"predict\" ${problem}. It must "
+      "be an object {\"question\": \"...\", \"unit\": \"ms\", \"measure\": \"<key>\", "
+      "\"demo\": \"pitfall\"}: the question ./workbook run asks, and the figure the demo "
+      "measures and prints as \"measured: <key>=<number> <unit>\" (see "
+      "docs/adding-a-chapter.md).")
+  endif()
+  set(predict_question "${question}" PARENT_SCOPE)
+  set(predict_unit "${unit}" PARENT_SCOPE)
+  set(predict_measure "${measure}" PARENT_SCOPE)
+  set(predict_demo "${demo}" PARENT_SCOPE)
+endfunction()
+
+# Writes a built chapter's prediction question to build/<preset>/catalog/<id>.predict
+# for ./workbook run, one line: measure, unit, demo, question (tab-separated),
+# and adds the test NN-slug/predict: the demo that answers the question prints
+# the figure it asks for (cmake/ExpectMeasure.cmake).
+function(_workbook_predict_test id name measure unit demo question)
+  file(WRITE "${PROJECT_BINARY_DIR}/catalog/${id}.predict"
+       "${measure}\t${unit}\t${demo}\t${question}\n")
+  add_test(NAME ${name}/predict
+    COMMAND ${CMAKE_COMMAND} -DBINARY=$<TARGET_FILE:ch${id}_demo_${demo}> -DCHAPTER=${name}
+            -DDEMO=${demo} -DKEY=${measure} -DUNIT=${unit}
+            -P "${PROJECT_SOURCE_DIR}/cmake/ExpectMeasure.cmake")
+  if(demo STREQUAL "fix")
+    set(labels "chapter;solution;${name}")
+  else()
+    set(labels "chapter;pitfall;${name}")
+  endif()
+  set_tests_properties(${name}/predict PROPERTIES TIMEOUT ${WORKBOOK_TEST_TIMEOUT}
+    LABELS "${labels}")
+endfunction()
+
 function(workbook_add_chapters)
   _workbook_read_catalog(count)
   math(EXPR last "${count} - 1")
@@ -428,6 +504,7 @@ function(workbook_add_chapters)
     _workbook_field(id ${i} id)
     _workbook_field(slug ${i} slug)
     _workbook_field(title ${i} title)
+    _workbook_predict(${i} "${id}")
     _workbook_signatures(signature ${i} "${id}")
     set(name "${id}-${slug}")
     _workbook_refuse_benchmark_field(${i} "${id}" "${name}")
@@ -446,6 +523,8 @@ function(workbook_add_chapters)
     _workbook_chapter("${id}" "${name}" "${signature}" "${files}" "${benchmark}" learner)
     _workbook_sanitizer_checks(${i} "${id}" "${name}")
     _workbook_write_hints(nhints ${i} "${id}")
+    _workbook_predict_test("${id}" "${name}" "${predict_measure}" "${predict_unit}"
+                           "${predict_demo}" "${predict_question}")
     list(JOIN files " " file_words)
     string(APPEND tsv "${id}\t${slug}\t${title}\t${signature}\t${file_words}\t${benchmark}"
                       "\t${nhints}\t${learner}\n")

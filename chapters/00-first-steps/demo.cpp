@@ -12,6 +12,7 @@
 
 #include "mockdb/mock_database.hpp"
 #include "note_saver.hpp"
+#include "workbook/measured.hpp"
 #include "workbook/run.hpp"
 #include "workbook/timeline.hpp"
 #include "workbook/variant.hpp"
@@ -56,6 +57,7 @@ void demo() {
   std::printf("the io_context afterwards: %s\n",
               ctx.stopped() ? "stopped (a run() returned when it had no work left)"
                             : "not stopped (its run() was never called)");
+  workbook::print_measured("notes_saved", static_cast<double>(held), "notes");
 }
 
 }  // namespace

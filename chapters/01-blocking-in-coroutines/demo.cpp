@@ -8,6 +8,7 @@
 
 #include "fingerprint_service.hpp"
 #include "mockdb/mock_database.hpp"
+#include "workbook/measured.hpp"
 #include "workbook/run.hpp"
 #include "workbook/stall.hpp"
 #include "workbook/timeline.hpp"
@@ -50,6 +51,7 @@ void demo() {
   std::cout << workbook::render_timeline(spans, options);
   std::printf("slowest request: %.0f ms\n", workbook::to_ms(slowest));
   std::printf("%s\n", stalls.report().c_str());
+  workbook::print_measured("slowest_request", workbook::to_ms(slowest), "ms");
 }
 
 }  // namespace

@@ -10,6 +10,8 @@
 
 #include "mockdb/mock_database.hpp"
 #include "note_store.hpp"
+#include "workbook/clock.hpp"
+#include "workbook/measured.hpp"
 #include "workbook/run.hpp"
 #include "workbook/stall.hpp"
 #include "workbook/timeline.hpp"
@@ -41,11 +43,15 @@ void demo() {
   workbook::StallDetector stalls{15ms};
   workbook::Watchdog watchdog{1000ms, "the chapter 02 demo (8 requests for note pages)", &stalls};
   int served = 0;
+  const auto start = workbook::Clock::now();
+  workbook::Clock::time_point last_served = start;
   for (int i = 1; i <= kRequests; ++i) {
     asio::co_spawn(stalls.wrap(ctx.get_executor(), "request for note " + std::to_string(i)),
                    ch02::show_note(services, i),
-                   [&served](const std::exception_ptr& error, const std::string&) {
-                     if (!error) ++served;
+                   [&served, &last_served](const std::exception_ptr& error, const std::string&) {
+                     if (error) return;
+                     ++served;
+                     last_served = workbook::Clock::now();
                    });
   }
   workbook::run_until_idle(ctx);
@@ -56,6 +62,9 @@ void demo() {
   std::printf("pages served: %d of %d; reads in flight at most: %zu\n", served, kRequests,
               db.stats()[mockdb::OpKind::read].max_in_flight);
   std::printf("%s\n", stalls.report().c_str());
+  if (served == kRequests) {
+    workbook::print_measured("all_served", workbook::to_ms(last_served - start), "ms");
+  }
 }
 
 }  // namespace

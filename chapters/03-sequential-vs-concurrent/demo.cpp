@@ -11,6 +11,7 @@
 #include "mockdb/mock_database.hpp"
 #include "note_reader.hpp"
 #include "workbook/clock.hpp"
+#include "workbook/measured.hpp"
 #include "workbook/run.hpp"
 #include "workbook/timeline.hpp"
 #include "workbook/variant.hpp"
@@ -47,6 +48,7 @@ void demo() {
       "(one after another: %d x 20 ms = %d ms)\n",
       found, kNotes, workbook::to_ms(took), db.stats()[mockdb::OpKind::read].max_in_flight, kNotes,
       kNotes * 20);
+  workbook::print_measured("read_time", workbook::to_ms(took), "ms");
 }
 
 }  // namespace

@@ -12,6 +12,7 @@
 
 #include "mockdb/mock_database.hpp"
 #include "note_service.hpp"
+#include "workbook/measured.hpp"
 #include "workbook/run.hpp"
 #include "workbook/timeline.hpp"
 #include "workbook/variant.hpp"
@@ -106,6 +107,7 @@ void demo() {
   }
   std::printf("new notes in the database when save_notes returned: %zu; once idle: %zu\n", written,
               db.count(ch04::kNotesTable) - before_failure);
+  workbook::print_measured("saved_at_return", static_cast<double>(at_return), "notes");
 }
 
 }  // namespace

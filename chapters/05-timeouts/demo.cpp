@@ -16,6 +16,7 @@
 #include "mockdb/mock_database.hpp"
 #include "note_service.hpp"
 #include "workbook/clock.hpp"
+#include "workbook/measured.hpp"
 #include "workbook/run.hpp"
 #include "workbook/timeline.hpp"
 #include "workbook/trace.hpp"
@@ -98,6 +99,7 @@ void demo() {
         kRequests, static_cast<unsigned long long>(stats[mockdb::OpKind::read].cancelled),
         stats[mockdb::OpKind::read].in_flight, stats.open_connections);
   }
+  workbook::print_measured("answered", finished, "requests");
 }
 
 }  // namespace

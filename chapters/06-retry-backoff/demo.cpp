@@ -13,6 +13,7 @@
 #include "mockdb/mock_database.hpp"
 #include "note_loader.hpp"
 #include "workbook/clock.hpp"
+#include "workbook/measured.hpp"
 #include "workbook/run.hpp"
 #include "workbook/timeline.hpp"
 #include "workbook/variant.hpp"
@@ -73,6 +74,7 @@ void demo() {
   std::printf("\n%s after %.1f ms: %llu reads, %llu refused (the budget: %d attempts)\n",
               result.c_str(), workbook::to_ms(took), static_cast<unsigned long long>(reads.started),
               static_cast<unsigned long long>(reads.failed), policy.max_attempts);
+  workbook::print_measured("reads_sent", static_cast<double>(reads.started), "reads");
 }
 
 }  // namespace

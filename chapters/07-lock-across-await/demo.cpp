@@ -10,6 +10,8 @@
 
 #include "connection_pool.hpp"
 #include "mockdb/mock_database.hpp"
+#include "workbook/clock.hpp"
+#include "workbook/measured.hpp"
 #include "workbook/run.hpp"
 #include "workbook/stall.hpp"
 #include "workbook/timeline.hpp"
@@ -41,13 +43,20 @@ void demo() {
   workbook::Watchdog watchdog{1000ms, "the chapter 07 demo (6 queries, pool of 2)", &stalls};
   ch07::ConnectionPool pool(ctx.get_executor(), db, kPoolSize);
   workbook::Trace callers{"callers"};
+  int answered = 0;
+  const auto start = workbook::Clock::now();
+  workbook::Clock::time_point last_answer = start;
   for (int i = 1; i <= kQueries; ++i) {
     const auto span = callers.begin("caller", "note " + std::to_string(i));
     mockdb::Params params{i};
     asio::co_spawn(stalls.wrap(ctx.get_executor(), "query for note " + std::to_string(i)),
                    ch07::run_query(pool, ch07::kNoteQuery, std::move(params)),
-                   [&callers, span](const std::exception_ptr& error, const mockdb::Rows&) {
+                   [&callers, &answered, &last_answer, span](const std::exception_ptr& error,
+                                                             const mockdb::Rows&) {
                      callers.end(span, error ? workbook::Outcome::failed : workbook::Outcome::ok);
+                     if (error) return;
+                     ++answered;
+                     last_answer = workbook::Clock::now();
                    });
   }
   workbook::run_until_idle(ctx);
@@ -63,6 +72,9 @@ void demo() {
               static_cast<unsigned long long>(stats[mockdb::OpKind::connect].started),
               stats.max_open_connections);
   std::printf("%s\n", stalls.report().c_str());
+  if (answered == kQueries) {
+    workbook::print_measured("last_result", workbook::to_ms(last_answer - start), "ms");
+  }
 }
 
 }  // namespace

@@ -17,6 +17,7 @@
 #include "mockdb/mock_database.hpp"
 #include "view_counter.hpp"
 #include "workbook/format.hpp"
+#include "workbook/measured.hpp"
 #include "workbook/run.hpp"
 #include "workbook/variant.hpp"
 
@@ -43,6 +44,7 @@ asio::awaitable<void> read_repeatedly(ch08::ViewCounter& counter, int views) {
 void demo() {
   std::printf("chapter 08, %s: %d readers view note 1 %d times each, on 2 loop threads\n",
               workbook::variant_name(), kReaders, kViewsEach);
+  std::int64_t views_counted = 0;
   asio::io_context ctx(2);
   mockdb::MockDatabase db;
   workbook::run_to_completion(ctx, add_note(db));
@@ -63,6 +65,7 @@ void demo() {
                 expected, static_cast<long long>(expected - counted));
     std::printf("  calls to the cache that overlapped a call on the other thread: %lld\n",
                 static_cast<long long>(counter.cache_overlaps()));
+    views_counted = counted;
   }
 
   std::printf("\n%d requests counted in the background, each destroyed at once:\n", kRequests);
@@ -91,6 +94,7 @@ void demo() {
                 static_cast<long long>(row->at("note").as_int64()),
                 std::string(row->at("reader").as_string()).c_str());
   }
+  workbook::print_measured("views_counted", static_cast<double>(views_counted), "views");
 }
 
 }  // namespace

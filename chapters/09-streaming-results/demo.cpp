@@ -16,6 +16,7 @@
 #include "event_export.hpp"
 #include "mockdb/mock_database.hpp"
 #include "workbook/clock.hpp"
+#include "workbook/measured.hpp"
 #include "workbook/run.hpp"
 #include "workbook/timeline.hpp"
 #include "workbook/variant.hpp"
@@ -105,6 +106,7 @@ void demo() {
   std::printf("peak rows resident %zu (one page is %zu); rows scanned %llu (the table has %d)\n",
               ch09::ResidentRow::peak(), kPage, static_cast<unsigned long long>(stats.rows_scanned),
               kRows);
+  workbook::print_measured("rows_scanned", static_cast<double>(stats.rows_scanned), "rows");
 }
 
 }  // namespace

@@ -16,6 +16,7 @@
 #include "mockdb/errors.hpp"
 #include "mockdb/mock_database.hpp"
 #include "note_saver.hpp"
+#include "workbook/measured.hpp"
 #include "workbook/run.hpp"
 #include "workbook/timeline.hpp"
 #include "workbook/variant.hpp"
@@ -116,6 +117,7 @@ void demo() {
         "the exception.\n",
         swallowed);
   }
+  workbook::print_measured("failures_heard", reporter.failures, "failures");
 }
 
 }  // namespace

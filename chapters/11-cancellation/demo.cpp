@@ -22,6 +22,7 @@
 #include "mockdb/mock_database.hpp"
 #include "note_service.hpp"
 #include "workbook/clock.hpp"
+#include "workbook/measured.hpp"
 #include "workbook/run.hpp"
 #include "workbook/timeline.hpp"
 #include "workbook/timer.hpp"
@@ -152,6 +153,7 @@ void demo() {
       "%zu connections discarded (cancelled midway)\n",
       static_cast<unsigned long long>(stats.started),
       static_cast<unsigned long long>(stats.cancelled), orphans, pool.discarded());
+  workbook::print_measured("orphaned_reads", orphans, "reads");
 }
 
 }  // namespace

@@ -16,6 +16,7 @@
 #include "mockdb/mock_database.hpp"
 #include "order_checker.hpp"
 #include "workbook/clock.hpp"
+#include "workbook/measured.hpp"
 #include "workbook/run.hpp"
 #include "workbook/timeline.hpp"
 #include "workbook/variant.hpp"
@@ -116,6 +117,7 @@ void demo() {
     std::printf("; heap held by the batch at its peak: %.0f KiB (a second run, untraced)\n",
                 static_cast<double>(weighed.heap_peak) / 1024.0);
   }
+  workbook::print_measured("refused", static_cast<double>(drawn.refused), "checks");
 }
 
 }  // namespace

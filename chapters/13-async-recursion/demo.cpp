@@ -34,6 +34,7 @@
 #include "mockdb/mock_database.hpp"
 #include "reply_tree.hpp"
 #include "workbook/clock.hpp"
+#include "workbook/measured.hpp"
 #include "workbook/run.hpp"
 #include "workbook/timeline.hpp"
 #include "workbook/trace.hpp"
@@ -117,6 +118,7 @@ void load_a_thread() {
       ch13::count_posts(thread), ch13::count_levels(thread), workbook::to_ms(took), latencies,
       db.stats()[mockdb::OpKind::query].max_in_flight,
       db.stats()[mockdb::OpKind::query].max_in_flight == 1 ? "y" : "ies");
+  workbook::print_measured("load_time", workbook::to_ms(took), "ms");
 }
 
 // ---- the measurements of recursion itself ----

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "note_service_runner.hpp"
+#include "workbook/measured.hpp"
 #include "workbook/run.hpp"
 #include "workbook/variant.hpp"
 
@@ -68,6 +69,7 @@ void demo() {
   }
   std::printf("\nyour tests caught %zu of %zu broken services.\n", caught,
               ch15::broken_impls().size());
+  workbook::print_measured("caught", static_cast<double>(caught), "services");
 }
 
 }  // namespace

@@ -18,6 +18,7 @@
 #include "mockdb/mock_database.hpp"
 #include "notes_service.hpp"
 #include "workbook/format.hpp"
+#include "workbook/measured.hpp"
 #include "workbook/run.hpp"
 #include "workbook/timeline.hpp"
 #include "workbook/timer.hpp"
@@ -81,9 +82,9 @@ void demo() {
   workbook::TimelineOptions options;
   options.title = "read_notes() of 40 notes, policy: at most 4 at once (the first 16 drawn)";
   std::cout << workbook::render_timeline(reads, options);
+  const std::size_t in_flight = db.stats()[mockdb::OpKind::read].max_in_flight;
   std::printf("batch %s in %.0f ms; at most %zu reads in flight (limit 4)\n", batch.c_str(),
-              workbook::to_ms(workbook::Clock::now() - started),
-              db.stats()[mockdb::OpKind::read].max_in_flight);
+              workbook::to_ms(workbook::Clock::now() - started), in_flight);
   std::printf(
       "the counters' mutex was asked for %zu times by a coroutine of the thread that "
       "held it across co_await (a std::mutex would have deadlocked at the first)\n\n",
@@ -117,6 +118,7 @@ void demo() {
   const std::string exported = run_for(ctx, service.export_notes(1, count), 300ms);
   std::printf("export_notes(1): %s, %zu notes handed over, %llu rows scanned in a table of 200\n",
               exported.c_str(), handed, static_cast<unsigned long long>(db.stats().rows_scanned));
+  workbook::print_measured("batch_in_flight", static_cast<double>(in_flight), "reads");
 }
 
 // add_sample_notes() with a result, for run_for().

@@ -18,7 +18,7 @@ working through the book (your copies and progress live in my-work/):
   hint NN              chapter NN's next hint, one at a time
   watch [NN] [--poll]  check again on every save (Ctrl-C stops)
   reset NN [--yes]     put the broken code back in your copy (yours goes to my-work/.trash)
-  run NN               chapter NN's pitfall demo, then its fixed demo (then yours)
+  run NN               predict a figure, then chapter NN's pitfall, fix (and your) demos measure it
   solution NN [--force]       the diff from the broken to the fixed code
   bench NN|--all [--quick]    benchmark pitfall against fix: table, JSON, plot
   report [--grade] [--junit F] [--json F] [--gradescope F]

@@ -351,12 +351,17 @@ EOF
 }
 
 cmd_run() {
-  parse_args run "" "$@"
+  parse_args run "--no-predict" "$@"
   require_chapter_arg run
   ensure_dependencies
   ensure_configured
   select_chapter "${ARG_CHAPTER}"
-  local variants=(pitfall fix) variant targets=() failed=() missing fd=""
+  local variants=(pitfall fix) variant targets=() failed=() missing fd="" predicted=0
+  # Predict, then run: the question comes first, before anything is shown.
+  if predict_load && predict_wanted && predict_ask; then
+    predicted=1
+    predict_start
+  fi
   if is_started; then
     missing=$(learner_missing)
     if [[ -z ${missing} ]]; then
@@ -382,24 +387,38 @@ cmd_run() {
       fix) heading "the fix (solutions/${CH_NAME}):" ;;
       learner) heading "your copy ($(show_path "${CH_WORK_DIR}")):" ;;
     esac
-    run_demo "ch${CH_ID}_demo_${variant}" || failed+=("ch${CH_ID}_demo_${variant}")
+    predict_run_demo "${variant}" || failed+=("ch${CH_ID}_demo_${variant}")
   done
   release_lock "${fd}"
+  local predict_rc=0
+  if [[ ${predicted} -eq 1 ]]; then
+    predict_report "${failed[*]}" "${variants[@]}" || predict_rc=1
+  fi
   printf '\n'
   note "the lesson behind it: ${CH_LESSON}"
   if [[ ${#failed[@]} -gt 0 ]]; then
     printf '%s: %s did not run cleanly\n' "$(verdict 1)" "$(join ', ' "${failed[@]}")"
     exit 1
   fi
+  [[ ${predict_rc} -eq 0 ]] || exit 1
 }
 
 help_run() {
   cat <<EOF
-usage: ./workbook run NN
+usage: ./workbook run NN [--no-predict]
 
 Builds and runs chapter NN's demo against the pitfall, then against the fix,
 and, once you have started the chapter, against your copy.
-Exits 1 if a demo fails.
+
+Predict, then run: on a terminal it first asks the chapter's question, whose
+answer is a figure the demo measures (how long 8 reads take, how many notes
+are saved, ...). Type a number (Enter skips). After the demos it shows your
+guess beside each demo's measurement, says how far off it was, and keeps it
+in my-work/progress.tsv (./workbook report --json lists your predictions).
+--no-predict does not ask; nor does a run whose input is not a terminal (a
+script, a pipe).
+Exits 1 if a demo fails, or if your prediction could not be compared or
+recorded.
 EOF
 }
 

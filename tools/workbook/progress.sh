@@ -14,6 +14,8 @@
 #                           first_pass NN TIME       the chapter's first pass
 #                           solution_forced NN TIME  solution --force before a pass
 #                           seal SALT SINCE ORIGIN EDITED HASH   (see seal_digest)
+#                           predict NN MEASURE GUESS MEASURED UNIT TIME
+#                                         a prediction (./workbook run NN; predict.sh)
 #
 # Both are plain files outside the build tree: progress survives a rebuild, a
 # git pull and a fresh build directory, and a learner may commit them. A
@@ -151,6 +153,7 @@ read_progress() {
   P_STARTED=() P_PASS=() P_HINTS=() P_HASH=() PROGRESS_PROBLEMS=()
   P_FIRST=() P_FORCED=() SEAL_SALT="" SEAL_SINCE="" SEAL_ORIGIN="" SEAL_EDITED="-" SEAL_HASH=""
   SEAL_STATE=absent
+  P_PREDICTIONS=() # predict.sh
   [[ -e ${PROGRESS_FILE} ]] || return 0
   if [[ ! -f ${PROGRESS_FILE} || ! -r ${PROGRESS_FILE} ]]; then
     PROGRESS_PROBLEMS+=("it cannot be read (not a readable file): your progress is shown as none")
@@ -169,6 +172,10 @@ read_progress() {
       line=${line#*$'\t'}
     done
     fields+=("${line}")
+    if [[ ${fields[0]} == predict ]]; then # a prediction (predict.sh)
+      progress_read_prediction "${number}" "${fields[@]:1}"
+      continue
+    fi
     id=${fields[0]}
     # The report's lines (first_pass, solution_forced, seal): a bad one is dropped.
     if [[ ${id} == first_pass || ${id} == solution_forced || ${id} == seal ]]; then
@@ -400,6 +407,7 @@ save_progress() {
       done
       printf 'seal\t%s\t%s\t%s\t%s\t%s\n' "${SEAL_SALT}" "${SEAL_SINCE}" "${SEAL_ORIGIN}" \
         "${SEAL_EDITED}" "${SEAL_HASH}"
+      progress_write_predictions # predict.sh
     } >"${tmp}"
   } 2>&1) || ! out=$(mv -f -- "${tmp}" "${PROGRESS_FILE}" 2>&1); then
     rm -f -- "${tmp}" 2>/dev/null || true

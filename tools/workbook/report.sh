@@ -475,7 +475,7 @@ write_json() {
       "$(json_escape "${G_FAILURE[r]}")"
     separator=","
   done
-  printf '\n  ]\n}\n'
+  printf '\n  ],\n  "predictions": %s\n}\n' "$(json_predictions)"
 }
 
 # The Gradescope-style results.json, on stdout: one test per chapter, all of
