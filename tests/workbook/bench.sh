@@ -96,6 +96,9 @@ if ! grep -qs '^WORKBOOK_ONLY_CHAPTERS:STRING=03$' "${ROOT}/${WORKBOOK_BUILD_DIR
     -DWORKBOOK_GALLERY=OFF -DWORKBOOK_LEARNER_DIR="${WORKBOOK_LEARNER_DIR}" >/dev/null)
 fi
 
+# Results of an earlier run must not pass for this one's.
+rm -rf -- "${BENCH}"
+
 # --- wrong usage --------------------------------------------------------------------
 wb bench --all --mine
 expect "bench --all --mine: exit 2, names the chapter to give" \
