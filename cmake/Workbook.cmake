@@ -124,6 +124,14 @@ function(_workbook_write_hints out index id)
   set(${out} ${count} PARENT_SCOPE)
 endfunction()
 
+# Makes a benchmark smoke run (a CTest test running a Google Benchmark
+# program) fail when it measured nothing: a --benchmark_filter that matches no
+# benchmark, or a program that registers none, only prints "Failed to match
+# any benchmarks against regex: ..." and exits 0, which CTest counts as passed.
+function(workbook_bench_smoke_tests)
+  set_tests_properties(${ARGN} PROPERTIES FAIL_REGULAR_EXPRESSION "Failed to match any benchmarks")
+endfunction()
+
 # The flakiness meter (./workbook flaky) reads build/<preset>/flaky.tsv: one
 # line per GoogleTest binary ("gtest") and per pitfall check ("pitfall").
 function(workbook_register_flaky kind name target signature)
@@ -798,5 +806,6 @@ function(_workbook_chapter id name signature files benchmark learner_out)
   set_tests_properties(${name}/demo ${name}/bench-smoke PROPERTIES LABELS "chapter;solution;${name}")
   set_tests_properties(${name}/pitfall ${name}/bench-smoke-pitfall
     PROPERTIES LABELS "chapter;pitfall;${name}")
+  workbook_bench_smoke_tests(${name}/bench-smoke ${name}/bench-smoke-pitfall)
   set_tests_properties(${name}/demo PROPERTIES ENVIRONMENT "NO_COLOR=1")
 endfunction()

@@ -10,17 +10,15 @@
 // thread: one pool thread for sequential requests, N for N concurrent ones.
 //
 // Counters: requests per second; completed (per iteration: N when every
-// request finished); threads (threads serving the requests, the loop's
-// included); peak_in_flight (reads the database saw at once); stack_MiB
-// (stack address space those threads reserve, at the default size);
-// rss_KiB (resident memory added while every request waits: touched stack
-// pages and heap) and heap_KiB (heap in use then, from mallinfo2; 0 under a
-// sanitizer); news_per_request (calls of operator new) and
-// asio_allocs_per_request (calls of std::aligned_alloc: Asio 1.26's
-// recycling allocator, boost/asio/detail/thread_info_base.hpp, gets coroutine
-// frames and handler memory there when its per-thread cache of two blocks
-// cannot serve them; 0 under a sanitizer, whose allocator this program does
-// not wrap).
+// request finished); os_threads (threads serving the requests, the loop's
+// included; not "threads", which Google Benchmark's JSON already has); peak_in_flight (reads the
+// database saw at once); stack_MiB (stack address space those threads reserve, at the default
+// size); rss_KiB (resident memory added while every request waits: touched stack pages and heap)
+// and heap_KiB (heap in use then, from mallinfo2; 0 under a sanitizer); news_per_request (calls of
+// operator new) and asio_allocs_per_request (calls of std::aligned_alloc: Asio 1.26's recycling
+// allocator, boost/asio/detail/thread_info_base.hpp, gets coroutine frames and handler memory there
+// when its per-thread cache of two blocks cannot serve them; 0 under a sanitizer, whose allocator
+// this program does not wrap).
 //
 // Two more series, the same in both builds, measure what one call of a
 // virtual coroutine (NoteStore::find() on a store that answers at once)
@@ -136,7 +134,7 @@ void report(benchmark::State& state, const Figures& f) {
   const double per = f.completed > 0 ? f.completed : 1;
   state.counters["requests"] = benchmark::Counter(f.completed, benchmark::Counter::kIsRate);
   state.counters["completed"] = benchmark::Counter(f.completed, benchmark::Counter::kAvgIterations);
-  state.counters["threads"] = f.threads;
+  state.counters["os_threads"] = f.threads;
   state.counters["peak_in_flight"] = f.peak_in_flight;
   state.counters["stack_MiB"] =
       f.threads * static_cast<double>(default_stack_bytes()) / (1024.0 * 1024.0);

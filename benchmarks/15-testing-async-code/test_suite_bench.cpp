@@ -8,7 +8,7 @@
 // quiet machine (sequential) or with a busy thread on every core (concurrent),
 // as on a CI machine running other builds. Counters: failures, tests failing
 // the correct service (per suite run: a correct test never fails); caught,
-// broken services caught (of 8); sim_ms, the simulated time per suite run;
+// broken services caught (of 10); sim_ms, the simulated time per suite run;
 // real_ms, the real time it took.
 //
 // The deadline test in two clocks (the same in both builds): one test, "a

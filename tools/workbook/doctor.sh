@@ -58,6 +58,7 @@ cmd_doctor() {
   doctor_row "Google Benchmark" "$(package_version libbenchmark-dev)" libbenchmark-dev
   doctor_row "Doxygen" "$(tool_version doxygen --version)" doxygen
   doctor_row "gnuplot" "$(tool_version gnuplot --version)" gnuplot-nox
+  doctor_row "jq (benchmark tables)" "$(tool_version jq --version)" jq
   doctor_row "clang-format" "$(tool_version clang-format --version)" clang-format
   doctor_row "clang-tidy" "$(tool_version clang-tidy --version)" clang-tidy
   doctor_row "shellcheck" "$(tool_version shellcheck --version)" shellcheck

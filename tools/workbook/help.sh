@@ -20,7 +20,8 @@ working through the book (your copies and progress live in my-work/):
   reset NN [--yes]     put the broken code back in your copy (yours goes to my-work/.trash)
   run NN               predict a figure, then chapter NN's pitfall, fix (and your) demos measure it
   solution NN [--force]       the diff from the broken to the fixed code
-  bench NN|--all [--quick]    benchmark pitfall against fix: table, JSON, plot
+  bench NN|--all [--quick]    benchmark pitfall against fix: table, legend, JSON, plot
+  bench NN --mine      the same with your copy beside them
   report [--grade] [--junit F] [--json F] [--gradescope F]
                        grade every chapter of the catalog (--grade: read-only)
   doctor               which tools are installed, and how to install the others
