@@ -209,6 +209,8 @@ cmd_class_report() {
   [[ -n ${dir} ]] || die 2 "class-report needs the folder of the class's report --json files (see ./workbook class-report --help)"
   [[ -d ${dir} ]] || die 2 "class-report: ${dir} is not a folder"
   out=${out:-${dir}}
+  # A new folder for the output is made, as a user would expect of --out.
+  mkdir -p -- "${out}" 2>/dev/null || die 1 "class-report: cannot make the folder ${out}: choose one you can write with --out DIR"
   local now
   if [[ -n ${now_text} ]]; then
     now=$(date -u -d "${now_text}" +%s 2>/dev/null) || die 2 "--now: '${now_text}' is not a time (e.g. 2026-01-31T12:00:00Z)"
