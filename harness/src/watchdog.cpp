@@ -56,7 +56,7 @@ namespace {
 // the machine does not change the answer: a thread waiting for a CPU is "R"
 // too. Returns an empty string when none did, or /proc cannot be read.
 std::string busy_thread_note() {
-  constexpr int kLooks = 5;
+  constexpr int kLooks = 10;
   const auto self = std::to_string(::syscall(SYS_gettid));
   std::map<std::string, int> running;
   std::error_code error;
@@ -77,7 +77,7 @@ std::string busy_thread_note() {
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   for (const auto& [tid, looks] : running) {
-    if (looks >= kLooks - 1) {
+    if (looks == kLooks) {
       return "A thread kept running all the time (thread " + tid + " was running in " +
              std::to_string(looks) + " of " + std::to_string(kLooks) +
              " looks): a loop that never ends, or a handler that keeps posting itself, rather "
@@ -92,6 +92,9 @@ std::string busy_thread_note() {
 void Watchdog::watch() {
   std::unique_lock lock(mutex_);
   if (done_cv_.wait_for(lock, budget_, [this] { return done_; })) return;
+  // Looked at first, while no other thread of the watchdog's exists: a thread
+  // just started may wait for a CPU for a while on a busy machine.
+  const std::string busy = busy_thread_note();
   // The report takes locks (the traces', the stall detector's); a stuck thread
   // may hold one of them for good. So a second, unconditional deadline ends the
   // process anyway, with a report written in advance and no lock taken.
@@ -103,7 +106,7 @@ void Watchdog::watch() {
     [[maybe_unused]] const auto written = ::write(STDERR_FILENO, text.data(), text.size());
     std::_Exit(kDeadlockExitCode);
   }).detach();
-  const std::string text = report() + busy_thread_note();
+  const std::string text = report() + busy;
   std::fputs(text.c_str(), stderr);
   std::fflush(stderr);
   std::fflush(stdout);

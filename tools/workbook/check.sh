@@ -103,6 +103,7 @@ learner_frames() { # OTHERS
     [[ ${line} =~ ^#[0-9]+\ +(0x[0-9a-f]+\ in\ )?(.*)\ at\ (/[^:]+):([0-9]+)$ ]] || continue
     function=${BASH_REMATCH[2]} file=${BASH_REMATCH[3]} lineno=${BASH_REMATCH[4]}
     function=${function%%(*}
+    function=${function%"${function##*[! ]}"}
     ((${#function} <= 70)) || function="${function:0:67}..."
     if [[ ${others} -eq 0 ]]; then
       [[ ${file} == "${CH_WORK_DIR}/"* ]] || continue
@@ -232,7 +233,13 @@ build_with_progress() {
   lock_build_tree
   fd=${LOCK_FD}
   BUILD_LOG="${BUILD_DIR}/workbook-build.log"
-  cmake --build "${BUILD_DIR}" --target "$@" 2>&1 | show_build_time_left "${BUILD_LOG}" || rc=$?
+  # Ninja itself where it is the generator (all the presets): cmake --build
+  # would only start it, a little later.
+  if [[ -f "${BUILD_DIR}/build.ninja" ]] && command -v ninja >/dev/null 2>&1; then
+    (cd -- "${BUILD_DIR}" && ninja "$@") 2>&1 | show_build_time_left "${BUILD_LOG}" || rc=$?
+  else
+    cmake --build "${BUILD_DIR}" --target "$@" 2>&1 | show_build_time_left "${BUILD_LOG}" || rc=$?
+  fi
   BUILD_LOG_TEXT=$(cat -- "${BUILD_LOG}" 2>/dev/null || true)
   release_lock "${fd}"
   return "${rc}"

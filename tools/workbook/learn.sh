@@ -104,7 +104,8 @@ EOF
 cmd_check() {
   parse_args check "" "$@"
   require_chapter_arg check
-  ensure_dependencies
+  # The packages are looked for when the tree is configured (the first
+  # check): a check after an edit goes straight to the build.
   ensure_configured
   select_chapter "${ARG_CHAPTER}"
   require_started
