@@ -168,16 +168,34 @@ locate_crash() { # BINARY TEST
 }
 
 # A test that the watchdog ended while a thread kept running: runs it again
-# alone, stops it at half the watchdog's budget (BUDGET_MS, from its report),
-# and fills CHECK_WHERE with the frames of the learner's copy where it was.
+# alone under gdb, interrupts it at three quarters of the watchdog's budget
+# (BUDGET_MS, from its report), before the watchdog ends it, and fills
+# CHECK_WHERE with the frames of the learner's copy where its threads were.
 locate_hang() { # BINARY TEST BUDGET_MS
-  local binary=$1 test=$2 budget=$3 output
-  command -v gdb >/dev/null 2>&1 && [[ -n ${test} && ${budget} =~ ^[0-9]+$ ]] || return 0
-  output=$(mktemp "${TMPDIR:-/tmp}/workbook-hang.XXXXXX") || return 0
-  run_with_deadline "$((budget / 2000)).$(((budget / 2) % 1000 / 100))" "${output}" \
-    "${binary}" --gtest_filter="${test}" --gtest_color=no
-  rm -f -- "${output}"
-  CHECK_WHERE=$(learner_frames 0 <<<"${RUN_STACKS}")
+  local binary=$1 test=$2 budget=$3 stacks gdb_pid pid inferior="" tries=0 exe
+  command -v gdb >/dev/null 2>&1 && command -v pgrep >/dev/null 2>&1 || return 0
+  [[ -n ${test} && ${budget} =~ ^[0-9]+$ ]] || return 0
+  stacks=$(mktemp "${TMPDIR:-/tmp}/workbook-hang.XXXXXX") || return 0
+  gdb_batch -ex run -ex 'thread apply all bt' \
+    --args "${binary}" --gtest_filter="${test}" --gtest_color=no >"${stacks}" &
+  gdb_pid=$!
+  # gdb reads the debug information first: wait (at most 30 s) for the
+  # program itself, the process with the test's name whose executable it is.
+  exe=$(readlink -f -- "${binary}")
+  while [[ -z ${inferior} ]] && ((tries < 600)) && kill -0 "${gdb_pid}" 2>/dev/null; do
+    sleep 0.05
+    tries=$((tries + 1))
+    for pid in $(pgrep -f -- "--gtest_filter=${test}" || true); do
+      if [[ $(readlink -f "/proc/${pid}/exe" 2>/dev/null) == "${exe}" ]]; then inferior=${pid}; fi
+    done
+  done
+  if [[ -n ${inferior} ]]; then
+    sleep "$((budget * 3 / 4000)).$((budget * 3 / 4 % 1000 / 100))"
+    kill -INT "${inferior}" 2>/dev/null || true
+  fi
+  { wait "${gdb_pid}" || true; } 2>/dev/null
+  CHECK_WHERE=$(learner_frames 0 <"${stacks}")
+  rm -f -- "${stacks}"
 }
 
 # The first error of the compiler (or the linker) in the last build's log,
@@ -420,7 +438,7 @@ hint_line() {
   load_hint_state
   next=$(choose_hint)
   if [[ ${next} == new:* ]]; then
-    note "hint: ./workbook hint ${CH_ID} (hint ${next#new:} of ${count}$(hint_about "${next#new:}"))"
+    note "hint: ./workbook hint ${CH_ID} (${next#new:} of ${count}$(hint_about "${next#new:}"))"
   elif [[ ${shown} -lt ${count} ]]; then
     note "hint: every hint about what still fails was shown (./workbook hint ${CH_ID} repeats one);" \
       "the lesson: ${CH_LESSON}"
@@ -639,12 +657,18 @@ load_hint_state() {
   if [[ -f $(hints_shown_file) ]]; then
     line=$(awk -F'\t' -v id="${CH_ID}" '$1 == id { v = $2 } END { print v }' "$(hints_shown_file)" 2>/dev/null || true)
   fi
-  if [[ -n ${line} ]]; then
-    for i in ${line}; do
-      [[ ${i} =~ ^[0-9]+$ ]] && ((i >= 1 && i <= count)) && HINT_SHOWN+="${i} "
-    done
+  local shown=${P_HINTS[${CH_ID}]:-0} listed=" " n=0
+  for i in ${line}; do
+    if [[ ${i} =~ ^[0-9]+$ ]] && ((i >= 1 && i <= count)) && [[ ${listed} != *" ${i} "* ]]; then
+      listed+="${i} "
+      n=$((n + 1))
+    fi
+  done
+  # The list counts as long as it agrees with progress.tsv's count (which
+  # an instructor may have set): otherwise hints 1 to that count were shown.
+  if ((n == shown)); then
+    HINT_SHOWN=${listed}
   else
-    local shown=${P_HINTS[${CH_ID}]:-0}
     for ((i = 1; i <= shown && i <= count; i++)); do HINT_SHOWN+="${i} "; done
   fi
 }

@@ -173,7 +173,7 @@ cmd_hint() {
   local after
   after=$(choose_hint)
   if [[ ${after} == new:* ]]; then
-    note "another: ./workbook hint ${CH_ID} (hint ${after#new:} of ${count}$(hint_about "${after#new:}"))"
+    note "another: ./workbook hint ${CH_ID} (${after#new:} of ${count}$(hint_about "${after#new:}"))"
   elif [[ ${HINT_CHECKED} -eq 1 && ${P_HINTS[${CH_ID}]:-0} -lt ${count} ]]; then
     note "that was the last hint about what your last check found failing; after your next" \
       "change, ./workbook check ${CH_ID}, and the next hint follows what still fails."
