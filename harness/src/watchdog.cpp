@@ -56,7 +56,7 @@ namespace {
 // the machine does not change the answer: a thread waiting for a CPU is "R"
 // too. Returns an empty string when none did, or /proc cannot be read.
 std::string busy_thread_note() {
-  constexpr int kLooks = 10;
+  constexpr int kLooks = 10;  // 10 ms apart
   const auto self = std::to_string(::syscall(SYS_gettid));
   std::map<std::string, int> running;
   std::error_code error;
@@ -74,7 +74,7 @@ std::string busy_thread_note() {
       }
     }
     if (error) return {};
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
   for (const auto& [tid, looks] : running) {
     if (looks == kLooks) {

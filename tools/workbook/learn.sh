@@ -117,10 +117,19 @@ help_check() {
 usage: ./workbook check NN
 
 Builds chapter NN's test against your copy (only that chapter's targets, so a
-check after an edit takes seconds) and runs it.
-  passes  records it in my-work/progress.tsv and says what to read next
-  fails   prints the test's failure message (what happened, what was expected)
-          and which hint comes next (./workbook hint NN)
+check after an edit takes seconds) and runs it. The first line says what
+happened, and each of the chapter's tests is listed as passed or failed:
+  passes          records it in my-work/progress.tsv and says what to read next
+  pitfall         the test fails with the chapter's failure (its signature):
+                  the failure message, and which hint comes next (./workbook hint NN)
+  other failure   the tests fail, but not with the pitfall's failure: read the messages
+  did not compile the compiler's first error, at the line of your file
+  crashed         the signal, the test it crashed in, and the lines of your
+                  file that were running (a backtrace taken with gdb)
+  hung            a test did not finish within WORKBOOK_CHECK_TIMEOUT seconds
+                  (60), or its watchdog stopped it: a deadlock, or a loop that
+                  never ends; and where it was in your file
+The test's whole output is kept in build/<preset>/checks/NN.log.
 The pass is recorded for the version of your copy that was built and tested:
 if you save while the check runs, it checks the saved version again. A second
 check of the same chapter (another terminal, a watch) waits for the first.
