@@ -127,6 +127,11 @@ run_with_deadline() { # SECONDS OUTPUT BINARY ARGS...
   local seconds=$1 output=$2 pid timer finished="" rc=0
   shift 2
   RUN_RC=0 RUN_STACKS=""
+  if ((BASH_VERSINFO[0] < 5 || (BASH_VERSINFO[0] == 5 && BASH_VERSINFO[1] < 1))); then
+    # No wait -n -p before bash 5.1: timeout(1), without the stacks of a hang.
+    timeout -k 5 "${seconds}" stdbuf -oL -eL "$@" >"${output}" 2>&1 || RUN_RC=$?
+    return 0
+  fi
   # Line-buffered, so that a crash or a kill loses nothing that was printed.
   stdbuf -oL -eL "$@" >"${output}" 2>&1 &
   pid=$!
@@ -232,7 +237,7 @@ record_check() {
     if [[ -n ${CHECK_SIGNATURES_SEEN} ]]; then
       sed 's/^/signature\t/' <<<"${CHECK_SIGNATURES_SEEN}"
     fi
-  } >"${file}.tmp" 2>/dev/null && mv -f -- "${file}.tmp" "${file}" 2>/dev/null || true
+  } 2>/dev/null >"${file}.tmp" && mv -f -- "${file}.tmp" "${file}" 2>/dev/null || true
 }
 
 # Records the pass of the content whose hash is CHECK_HASH (progress_update's FUNCTION).
@@ -736,5 +741,5 @@ save_hints_shown() {
   {
     if [[ -f ${file} ]]; then awk -F'\t' -v id="${CH_ID}" '$1 != id' "${file}"; fi
     printf '%s\t%s\n' "${CH_ID}" "$(xargs <<<"${HINT_SHOWN}")"
-  } >"${tmp}" 2>/dev/null && mv -f -- "${tmp}" "${file}" 2>/dev/null || rm -f -- "${tmp}"
+  } 2>/dev/null >"${tmp}" && mv -f -- "${tmp}" "${file}" 2>/dev/null || rm -f -- "${tmp}"
 }
