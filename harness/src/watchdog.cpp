@@ -1,10 +1,14 @@
 // The watchdog thread (see watchdog.hpp).
 #include "workbook/watchdog.hpp"
 
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <map>
 
 #include "workbook/stall.hpp"
 #include "workbook/trace.hpp"
@@ -44,9 +48,53 @@ std::string Watchdog::report() const {
   return text;
 }
 
+namespace {
+
+// Whether another thread of this process kept running (or waiting for a CPU)
+// over a few looks at /proc/self/task: an endless loop, or a handler that
+// keeps posting itself. A deadlocked thread sleeps (state S) instead. Load on
+// the machine does not change the answer: a thread waiting for a CPU is "R"
+// too. Returns an empty string when none did, or /proc cannot be read.
+std::string busy_thread_note() {
+  constexpr int kLooks = 10;  // 10 ms apart
+  const auto self = std::to_string(::syscall(SYS_gettid));
+  std::map<std::string, int> running;
+  std::error_code error;
+  for (int look = 0; look < kLooks; ++look) {
+    for (const auto& task : std::filesystem::directory_iterator("/proc/self/task", error)) {
+      const auto tid = task.path().filename().string();
+      if (tid == self) continue;
+      std::ifstream stat(task.path() / "stat");
+      std::string line;
+      std::getline(stat, line);
+      // "tid (name) S ...": the state follows the name's closing parenthesis.
+      const auto close = line.rfind(')');
+      if (close != std::string::npos && close + 2 < line.size() && line[close + 2] == 'R') {
+        ++running[tid];
+      }
+    }
+    if (error) return {};
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  for (const auto& [tid, looks] : running) {
+    if (looks == kLooks) {
+      return "A thread kept running all the time (thread " + tid + " was running in " +
+             std::to_string(looks) + " of " + std::to_string(kLooks) +
+             " looks): a loop that never ends, or a handler that keeps posting itself, rather "
+             "than a thread waiting on a lock.\n";
+    }
+  }
+  return {};
+}
+
+}  // namespace
+
 void Watchdog::watch() {
   std::unique_lock lock(mutex_);
   if (done_cv_.wait_for(lock, budget_, [this] { return done_; })) return;
+  // Looked at first, while no other thread of the watchdog's exists: a thread
+  // just started may wait for a CPU for a while on a busy machine.
+  const std::string busy = busy_thread_note();
   // The report takes locks (the traces', the stall detector's); a stuck thread
   // may hold one of them for good. So a second, unconditional deadline ends the
   // process anyway, with a report written in advance and no lock taken.
@@ -58,7 +106,7 @@ void Watchdog::watch() {
     [[maybe_unused]] const auto written = ::write(STDERR_FILENO, text.data(), text.size());
     std::_Exit(kDeadlockExitCode);
   }).detach();
-  const std::string text = report();
+  const std::string text = report() + busy;
   std::fputs(text.c_str(), stderr);
   std::fflush(stderr);
   std::fflush(stdout);

@@ -153,6 +153,32 @@ TEST(WatchdogDeathTest, EndsABlockedProcessWithTheReport) {
       "deadlock: a future awaited on the loop thread did not complete within 100 ms");
 }
 
+// A thread that keeps running is told apart from one that waits: ./workbook
+// check says "hung" for the first, whatever the report's first line says.
+TEST(WatchdogDeathTest, SaysWhenAThreadKeptRunning) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  EXPECT_EXIT(
+      {
+        workbook::Watchdog dog(100ms, "a loop that never ends");
+        for (volatile bool spinning = true; spinning;) {
+        }
+      },
+      testing::ExitedWithCode(workbook::kDeadlockExitCode), "A thread kept running all the time");
+}
+
+TEST(WatchdogDeathTest, ABlockedThreadIsNotSaidToBeRunning) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  EXPECT_EXIT(
+      {
+        workbook::Watchdog dog(100ms, "a future awaited on the loop thread");
+        std::promise<int> never;
+        never.get_future().get();  // blocks for good
+      },
+      testing::ExitedWithCode(workbook::kDeadlockExitCode),
+      testing::AllOf(HasSubstr("deadlock: a future awaited"),
+                     testing::Not(HasSubstr("kept running"))));
+}
+
 TEST(Watchdog, StaysQuietWhenTheScopeEndsInTime) {
   workbook::Watchdog dog(10s, "quick work");
   SUCCEED();

@@ -61,6 +61,7 @@ cmd_doctor() {
   doctor_row "jq (benchmark tables)" "$(tool_version jq --version)" jq
   doctor_row "clang-format" "$(tool_version clang-format --version)" clang-format
   doctor_row "clang-tidy" "$(tool_version clang-tidy --version)" clang-tidy
+  doctor_row "gdb (check's crash lines)" "$(tool_version gdb --version)" gdb
   doctor_row "shellcheck" "$(tool_version shellcheck --version)" shellcheck
   doctor_row "inotifywait" "$(tool_version inotifywait --help)" inotify-tools
   doctor_row "SQLite (library)" "$(package_version libsqlite3-dev)" libsqlite3-dev

@@ -104,7 +104,8 @@ EOF
 cmd_check() {
   parse_args check "" "$@"
   require_chapter_arg check
-  ensure_dependencies
+  # The packages are looked for when the tree is configured (the first
+  # check): a check after an edit goes straight to the build.
   ensure_configured
   select_chapter "${ARG_CHAPTER}"
   require_started
@@ -116,10 +117,19 @@ help_check() {
 usage: ./workbook check NN
 
 Builds chapter NN's test against your copy (only that chapter's targets, so a
-check after an edit takes seconds) and runs it.
-  passes  records it in my-work/progress.tsv and says what to read next
-  fails   prints the test's failure message (what happened, what was expected)
-          and which hint comes next (./workbook hint NN)
+check after an edit takes seconds) and runs it. The first line says what
+happened, and each of the chapter's tests is listed as passed or failed:
+  passes          records it in my-work/progress.tsv and says what to read next
+  pitfall         the test fails with the chapter's failure (its signature):
+                  the failure message, and which hint comes next (./workbook hint NN)
+  other failure   the tests fail, but not with the pitfall's failure: read the messages
+  did not compile the compiler's first error, at the line of your file
+  crashed         the signal, the test it crashed in, and the lines of your
+                  file that were running (a backtrace taken with gdb)
+  hung            a test did not finish within WORKBOOK_CHECK_TIMEOUT seconds
+                  (60), or its watchdog stopped it: a deadlock, or a loop that
+                  never ends; and where it was in your file
+The test's whole output is kept in build/<preset>/checks/NN.log.
 The pass is recorded for the version of your copy that was built and tested:
 if you save while the check runs, it checks the saved version again. A second
 check of the same chapter (another terminal, a watch) waits for the first.
@@ -128,14 +138,20 @@ does not compile or misses a file, or the pass could not be recorded.
 EOF
 }
 
-# progress_update's FUNCTION for hint: counts the next hint (at most
-# HINT_COUNT) and sets HINT_K to it.
-HINT_COUNT=0 HINT_K=0
+# progress_update's FUNCTION for hint: chooses the next hint (choose_hint in
+# check.sh), marks it shown, and sets HINT_K to it.
+HINT_K=0
 next_hint() {
   progress_touch "${CH_ID}"
-  local shown=${P_HINTS[${CH_ID}]}
-  HINT_K=$((shown < HINT_COUNT ? shown + 1 : HINT_COUNT))
-  P_HINTS[${CH_ID}]=${HINT_K}
+  load_hint_state
+  local choice shown=()
+  choice=$(choose_hint)
+  HINT_K=${choice#*:}
+  [[ ${HINT_SHOWN} == *" ${HINT_K} "* ]] || HINT_SHOWN+="${HINT_K} "
+  # The count in progress.tsv: how many different hints were shown.
+  read -r -a shown <<<"${HINT_SHOWN}"
+  P_HINTS[${CH_ID}]=${#shown[@]}
+  save_hints_shown
 }
 
 cmd_hint() {
@@ -147,9 +163,8 @@ cmd_hint() {
   if [[ -f $(hints_file) ]]; then mapfile -t hints <"$(hints_file)"; fi
   count=${#hints[@]}
   [[ ${count} -gt 0 ]] || die 1 "$(chapter_label) has no hints in the catalog; the lesson: ${CH_LESSON}"
-  HINT_COUNT=${count}
   local counted=1
-  # Read, counted and written as one step: two hints at once show hints k and k+1.
+  # Read, counted and written as one step: two hints at once show two hints.
   if ! progress_update next_hint; then
     counted=0
     read_progress
@@ -158,11 +173,19 @@ cmd_hint() {
   k=${HINT_K}
 
   heading "hint ${k} of ${count} · $(chapter_label)"
+  if [[ -n ${HINT_KEYS[k - 1]:-} && ${HINT_CHECKED} -eq 1 ]]; then
+    note "(your last check still fails here$(hint_about "${k}"))"
+  fi
   printf '\n'
   printf '%s\n' "${hints[k - 1]}" | fold -s -w 76 | sed 's/ *$//; s/^/  /'
   printf '\n'
-  if [[ ${k} -lt ${count} ]]; then
-    note "another: ./workbook hint ${CH_ID} ($((k + 1)) of ${count})"
+  local after
+  after=$(choose_hint)
+  if [[ ${after} == new:* ]]; then
+    note "another: ./workbook hint ${CH_ID} (${after#new:} of ${count}$(hint_about "${after#new:}"))"
+  elif [[ ${HINT_CHECKED} -eq 1 && ${P_HINTS[${CH_ID}]:-0} -lt ${count} ]]; then
+    note "that was the last hint about what your last check found failing; after your next" \
+      "change, ./workbook check ${CH_ID}, and the next hint follows what still fails."
   else
     note "that was the last hint. \"The fix\" in ${CH_LESSON} explains the fix," \
       "and ./workbook solution ${CH_ID} --force shows it."
@@ -176,9 +199,13 @@ help_hint() {
   cat <<EOF
 usage: ./workbook hint NN
 
-Shows chapter NN's next hint from the catalog, one at a time: the first call
-shows hint 1, the next hint 2, and so on; after the last, it shows the last
-again. How many you have seen is kept in my-work/progress.tsv.
+Shows one of chapter NN's hints from the catalog, from a nudge to nearly the
+answer. A hint about a particular test or failure is shown only while your
+last check (./workbook check NN) still finds it failing: once you have fixed
+what it is about, the next hint is about what is still wrong. Before any
+check, the hints come in the catalog's order; after the last, it repeats one.
+How many you have seen is kept in my-work/progress.tsv, and which ones in
+my-work/.hints-shown.tsv.
 EOF
 }
 
@@ -474,9 +501,10 @@ help_tour() {
   cat <<EOF
 usage: ./workbook tour [NN]
 
-Installs the build dependencies if needed, builds the workbook, then shows each
-chapter: its pitfall demo (the broken code) followed by its fix demo (the
-corrected code). With NN (e.g. 01), shows only that chapter.
+Installs the build dependencies if needed, builds the demos (only chapter
+NN's with NN, e.g. 01; the build says only how far it is, and shows the
+compiler's messages if it fails), then shows each chapter: its pitfall demo
+(the broken code) followed by its fix demo (the corrected code).
 Exits 1 if a demo fails (the others still run).
 EOF
 }
@@ -487,15 +515,27 @@ cmd_tour() {
   [[ ${only} =~ ^[0-9]$ ]] && only="0${only}" # accept "1" for "01"
 
   ensure_dependencies
-  ensure_built
-  load_chapters
+  ensure_configured
+  require_configured
 
-  local indices=() i
+  local indices=() i targets=()
   for i in "${!CHAPTER_IDS[@]}"; do
-    if [[ -z ${only} || ${CHAPTER_IDS[i]} == "${only}" ]]; then indices+=("${i}"); fi
+    if [[ -z ${only} || ${CHAPTER_IDS[i]} == "${only}" ]]; then
+      indices+=("${i}")
+      targets+=("ch${CHAPTER_IDS[i]}_demo_pitfall" "ch${CHAPTER_IDS[i]}_demo_fix")
+    fi
   done
   if [[ ${#indices[@]} -eq 0 ]]; then
     die 2 "unknown chapter '${only}': the chapters are $(join ', ' "${CHAPTER_IDS[@]}")"
+  fi
+  # Only the demos the tour shows; the build's own lines only if it fails.
+  if ! build_with_progress "${targets[@]}"; then
+    build_errors >&2
+    if disk_nearly_full; then
+      die 1 "the build failed: the disk is full ($(free_space_text) free where ${BUILD_DIR} is);" \
+        "free some space and run the command again"
+    fi
+    die 1 "the build of the demos failed: see the compiler messages above (the whole log: ${BUILD_LOG})"
   fi
 
   local failed=() id lessons=()
