@@ -33,38 +33,8 @@ readonly BENCH="${ROOT}/${WORKBOOK_BUILD_DIR}/bench"
 cleanup() { rm -rf -- "${SCRATCH}"; }
 trap cleanup EXIT
 
-PASSED=0 FAILED=0
-OUT="" RC=0
-
-# wb ARGS...: runs ./workbook with no terminal on stdin; its output (stdout
-# and stderr) goes to OUT, its exit code to RC.
-wb() {
-  RC=0
-  OUT=$("${WORKBOOK}" "$@" </dev/null 2>&1) || RC=$?
-}
-
-pass() {
-  PASSED=$((PASSED + 1))
-  printf 'ok      %s\n' "$1"
-}
-
-fail() {
-  FAILED=$((FAILED + 1))
-  printf 'FAILED  %s\n' "$1"
-  if [[ -n ${2:-} ]]; then printf '%s\n' "$2" | sed 's/^/        | /' | head -n 60; fi
-}
-
-# expect NAME CONDITION...: passes if the command CONDITION succeeds; on
-# failure shows the last command's output.
-expect() {
-  local name=$1
-  shift
-  if "$@"; then pass "${name}"; else fail "${name}" "exit ${RC}; output:"$'\n'"${OUT}"; fi
-}
-
-rc_is() { [[ ${RC} -eq $1 ]]; }
-out_has() { grep -qF -- "$1" <<<"${OUT}"; }
-file_has() { [[ -f $1 ]] && grep -qF -- "$2" "$1"; }
+# shellcheck source=tests/workbook/lib.sh
+source "${ROOT}/tests/workbook/lib.sh"
 
 # The "time / fix time" of a row of the terminal table: ROW_RATIO KEY VARIANT
 # prints the ratio of VARIANT's row of benchmark KEY (without the "x").
@@ -91,11 +61,7 @@ legend_complete() {
 
 # Only chapter 03 in this build tree: configure it so once; ./workbook keeps
 # the setting when it configures again.
-if ! grep -qs '^WORKBOOK_ONLY_CHAPTERS:STRING=03$' "${ROOT}/${WORKBOOK_BUILD_DIR}/CMakeCache.txt" ||
-  ! grep -qs '^WORKBOOK_FOUNDATION:BOOL=OFF$' "${ROOT}/${WORKBOOK_BUILD_DIR}/CMakeCache.txt"; then
-  (cd "${ROOT}" && cmake --preset default -B "${WORKBOOK_BUILD_DIR}" -DWORKBOOK_ONLY_CHAPTERS=03 \
-    -DWORKBOOK_GALLERY=OFF -DWORKBOOK_FOUNDATION=OFF -DWORKBOOK_LEARNER_DIR="${WORKBOOK_LEARNER_DIR}" >/dev/null)
-fi
+tool_tree "03" "${WORKBOOK_LEARNER_DIR}"
 
 # Results of an earlier run must not pass for this one's.
 rm -rf -- "${BENCH}"
@@ -192,5 +158,4 @@ expect "bench --docs: the Benchmarks page shows table and plot" \
         file_has "${SCRATCH}/docs/summary.md" "\\image html 03.png" &&
         file_has "${SCRATCH}/docs/summary.md" "| sequential/64 | pitfall |"'
 
-printf '\n%d passed, %d failed\n' "${PASSED}" "${FAILED}"
-[[ ${FAILED} -eq 0 ]]
+finish

@@ -36,38 +36,9 @@ export COPY01 COPY07
 cleanup() { rm -rf -- "${SCRATCH}"; }
 trap cleanup EXIT
 
-PASSED=0 FAILED=0
-OUT="" RC=0
+# shellcheck source=tests/workbook/lib.sh
+source "${ROOT}/tests/workbook/lib.sh"
 
-# wb ARGS...: runs ./workbook with no terminal on stdin; its output (stdout
-# and stderr) goes to OUT, its exit code to RC.
-wb() {
-  RC=0
-  OUT=$("${WORKBOOK}" "$@" </dev/null 2>&1) || RC=$?
-}
-
-pass() {
-  PASSED=$((PASSED + 1))
-  printf 'ok      %s\n' "$1"
-}
-
-fail() {
-  FAILED=$((FAILED + 1))
-  printf 'FAILED  %s\n' "$1"
-  if [[ -n ${2:-} ]]; then printf '%s\n' "$2" | sed 's/^/        | /' | head -n 40; fi
-}
-
-# expect NAME CONDITION...: passes if the command CONDITION succeeds; on
-# failure shows the last command's output.
-expect() {
-  local name=$1
-  shift
-  if "$@"; then pass "${name}"; else fail "${name}" "exit ${RC}; output:"$'\n'"${OUT}"; fi
-}
-
-rc_is() { [[ ${RC} -eq $1 ]]; }
-out_has() { grep -qF -- "$1" <<<"${OUT}"; }
-out_matches() { grep -qE -- "$1" <<<"${OUT}"; }
 # The hints_shown field of chapter ID in progress.tsv.
 hints_recorded() { awk -F '\t' -v id="$1" '$1 == id { print $4 }' "${WORKBOOK_LEARNER_DIR}/progress.tsv"; }
 # The number of the first line of FILE that holds TEXT.
@@ -82,12 +53,7 @@ copy_with() {
 
 # Chapters 01 and 07 only, no gallery: configured so once; ./workbook keeps
 # the settings when it configures again.
-TSV="${ROOT}/${WORKBOOK_BUILD_DIR}/chapters.tsv"
-if ! grep -qs '^01	' "${TSV}" || ! grep -qs '^07	' "${TSV}" ||
-  ! grep -qs '^WORKBOOK_FOUNDATION:BOOL=OFF$' "${ROOT}/${WORKBOOK_BUILD_DIR}/CMakeCache.txt"; then
-  (cd "${ROOT}" && cmake --preset default -B "${WORKBOOK_BUILD_DIR}" '-DWORKBOOK_ONLY_CHAPTERS=01;07' \
-    -DWORKBOOK_GALLERY=OFF -DWORKBOOK_FOUNDATION=OFF -DWORKBOOK_LEARNER_DIR="${WORKBOOK_LEARNER_DIR}" >/dev/null)
-fi
+tool_tree "01;07" "${WORKBOOK_LEARNER_DIR}"
 
 wb start 01
 expect "start 01" rc_is 0
@@ -186,5 +152,4 @@ expect "tour 01: no raw build lines" eval '! out_matches "^\[[0-9]+/[0-9]+\] |Bu
 expect "tour 01: builds only chapter 01's demos" \
   eval '[[ ! -e ${ROOT}/${WORKBOOK_BUILD_DIR}/ch07_demo_pitfall && ! -e ${ROOT}/${WORKBOOK_BUILD_DIR}/ch07_demo_fix ]]'
 
-printf '\n%d passed, %d failed\n' "${PASSED}" "${FAILED}"
-[[ ${FAILED} -eq 0 ]]
+finish

@@ -36,8 +36,8 @@ unset WORKBOOK_LEARNER_ID GITHUB_ACTIONS GITHUB_ACTOR
 cleanup() { rm -rf -- "${SCRATCH}"; }
 trap cleanup EXIT
 
-PASSED=0 FAILED=0
-OUT="" RC=0
+# shellcheck source=tests/workbook/lib.sh
+source "${ROOT}/tests/workbook/lib.sh"
 
 # wb LEARNER ARGS...: runs ./workbook for the learner folder SCRATCH/LEARNER
 # with no terminal on stdin; its output (stdout and stderr) goes to OUT, its
@@ -48,29 +48,6 @@ wb() {
   RC=0
   OUT=$(WORKBOOK_LEARNER_DIR="${SCRATCH}/${learner}" "${WORKBOOK}" "$@" </dev/null 2>&1) || RC=$?
 }
-
-pass() {
-  PASSED=$((PASSED + 1))
-  printf 'ok      %s\n' "$1"
-}
-
-fail() {
-  FAILED=$((FAILED + 1))
-  printf 'FAILED  %s\n' "$1"
-  if [[ -n ${2:-} ]]; then printf '%s\n' "$2" | sed 's/^/        | /' | head -n 40; fi
-}
-
-# expect NAME CONDITION...: passes if the command CONDITION succeeds; on
-# failure shows the last command's output.
-expect() {
-  local name=$1
-  shift
-  if "$@"; then pass "${name}"; else fail "${name}" "exit ${RC}; output:"$'\n'"${OUT}"; fi
-}
-
-rc_is() { [[ ${RC} -eq $1 ]]; }
-out_has() { grep -qF -- "$1" <<<"${OUT}"; }
-file_has() { [[ -f $1 ]] && grep -qF -- "$2" "$1"; }
 
 # jq-like look-ups without jq: python3 if there is one, else the test is skipped.
 HAVE_PY=0
@@ -91,11 +68,7 @@ fingerprint() { # DIR
 }
 
 # Only chapters 00 and 01 in this build tree: configure it so once.
-if ! grep -qs '^WORKBOOK_ONLY_CHAPTERS:STRING=00;01$' "${ROOT}/${WORKBOOK_BUILD_DIR}/CMakeCache.txt" ||
-  ! grep -qs '^WORKBOOK_FOUNDATION:BOOL=OFF$' "${ROOT}/${WORKBOOK_BUILD_DIR}/CMakeCache.txt"; then
-  (cd "${ROOT}" && cmake --preset default -B "${WORKBOOK_BUILD_DIR}" -DWORKBOOK_ONLY_CHAPTERS="00;01" \
-    -DWORKBOOK_GALLERY=OFF -DWORKBOOK_FOUNDATION=OFF -DWORKBOOK_LEARNER_DIR="${SCRATCH}/empty" >/dev/null)
-fi
+tool_tree "00;01" "${SCRATCH}/empty"
 CATALOG_COUNT=$(grep -c '"seed_section"' "${ROOT}/chapters/catalog.json")
 readonly CATALOG_COUNT
 
@@ -369,5 +342,4 @@ expect "autograding --run: output comparisons and the runner's bare environment,
 wb empty autograding --frobnicate
 expect "autograding with an unknown flag: exit 2" rc_is 2
 
-printf '\n%d passed, %d failed\n' "${PASSED}" "${FAILED}"
-[[ ${FAILED} -eq 0 ]]
+finish

@@ -32,47 +32,14 @@ readonly STUDENT="${ROOT}/${WORKBOOK_BUILD_DIR}/docs/student/html"
 
 trap 'rm -rf -- "${SCRATCH}"' EXIT
 
-PASSED=0 FAILED=0
-OUT="" RC=0
+# shellcheck source=tests/workbook/lib.sh
+source "${ROOT}/tests/workbook/lib.sh"
 
-# wb ARGS...: runs ./workbook with no terminal on stdin; its output (stdout
-# and stderr) goes to OUT, its exit code to RC.
-wb() {
-  RC=0
-  OUT=$("${WORKBOOK}" "$@" </dev/null 2>&1) || RC=$?
-}
-
-pass() {
-  PASSED=$((PASSED + 1))
-  printf 'ok      %s\n' "$1"
-}
-
-fail() {
-  FAILED=$((FAILED + 1))
-  printf 'FAILED  %s\n' "$1"
-  if [[ -n ${2:-} ]]; then printf '%s\n' "$2" | sed 's/^/        | /' | head -n 40; fi
-}
-
-# expect NAME CONDITION...: passes if the command CONDITION succeeds; on
-# failure shows the last command's output.
-expect() {
-  local name=$1
-  shift
-  if "$@"; then pass "${name}"; else fail "${name}" "exit ${RC}; output:"$'\n'"${OUT}"; fi
-}
-
-rc_is() { [[ ${RC} -eq $1 ]]; }
-out_has() { grep -qF -- "$1" <<<"${OUT}"; }
-file_has() { [[ -f $1 ]] && grep -qF -- "$2" "$1"; }
 file_lacks() { [[ -f $1 ]] && ! grep -qF -- "$2" "$1"; }
 
 # The tree: configured once with chapter 01 only (the site reads every
 # lesson whatever is compiled).
-if ! grep -qs '^WORKBOOK_ONLY_CHAPTERS:STRING=01$' "${ROOT}/${WORKBOOK_BUILD_DIR}/CMakeCache.txt" ||
-  ! grep -qs '^WORKBOOK_FOUNDATION:BOOL=OFF$' "${ROOT}/${WORKBOOK_BUILD_DIR}/CMakeCache.txt"; then
-  (cd "${ROOT}" && cmake --preset default -B "${WORKBOOK_BUILD_DIR}" -DWORKBOOK_ONLY_CHAPTERS=01 \
-    -DWORKBOOK_GALLERY=OFF -DWORKBOOK_FOUNDATION=OFF -DWORKBOOK_LEARNER_DIR="${WORKBOOK_LEARNER_DIR}" >/dev/null)
-fi
+tool_tree "01" "${WORKBOOK_LEARNER_DIR}"
 
 # --- both editions build and pass the browser check ---------------------------
 wb docs --check
@@ -145,5 +112,4 @@ OUT=$(PATH="${SCRATCH}/bin" "${WORKBOOK}" docs --check "${SITE}" </dev/null 2>&1
 expect "without Chromium: exit 1" rc_is 1
 expect "without Chromium: says what to install" out_has "needs Chromium, which is not installed: ./workbook doctor says how to install it"
 
-printf '\n%d passed, %d failed\n' "${PASSED}" "${FAILED}"
-[[ ${FAILED} -eq 0 ]]
+finish

@@ -41,39 +41,9 @@ cleanup() {
 }
 trap cleanup EXIT
 
-PASSED=0 FAILED=0
-OUT="" RC=0
+# shellcheck source=tests/workbook/lib.sh
+source "${ROOT}/tests/workbook/lib.sh"
 
-# wb ARGS...: runs ./workbook with no terminal on stdin; its output (stdout
-# and stderr) goes to OUT, its exit code to RC.
-wb() {
-  RC=0
-  OUT=$("${WORKBOOK}" "$@" </dev/null 2>&1) || RC=$?
-}
-
-pass() {
-  PASSED=$((PASSED + 1))
-  printf 'ok      %s\n' "$1"
-}
-
-fail() {
-  FAILED=$((FAILED + 1))
-  printf 'FAILED  %s\n' "$1"
-  if [[ -n ${2:-} ]]; then printf '%s\n' "$2" | sed 's/^/        | /' | head -n 40; fi
-}
-
-# expect NAME CONDITION...: passes if the command CONDITION succeeds; on
-# failure shows the last command's output.
-expect() {
-  local name=$1
-  shift
-  if "$@"; then pass "${name}"; else fail "${name}" "exit ${RC}; output:"$'\n'"${OUT}"; fi
-}
-
-rc_is() { [[ ${RC} -eq $1 ]]; }
-out_has() { grep -qF -- "$1" <<<"${OUT}"; }
-file_has() { [[ -f $1 ]] && grep -qF -- "$2" "$1"; }
-nonempty() { [[ -s $1 ]]; }
 # The hints_shown field of chapter 01 in progress.tsv.
 hints_recorded() { awk -F '\t' '$1 == "01" { print $4 }' "${WORKBOOK_LEARNER_DIR}/progress.tsv"; }
 # Sets chapter 01's hints_shown in progress.tsv.
@@ -86,12 +56,7 @@ set_hints() {
 # Only chapter 01 in this build tree, without the foundation's own tests
 # (WORKBOOK_FOUNDATION=OFF): configure it so once; ./workbook keeps the
 # settings when it configures again.
-cache="${ROOT}/${WORKBOOK_BUILD_DIR}/CMakeCache.txt"
-if ! grep -qs '^WORKBOOK_ONLY_CHAPTERS:STRING=01$' "${cache}" ||
-  ! grep -qs '^WORKBOOK_FOUNDATION:BOOL=OFF$' "${cache}"; then
-  (cd "${ROOT}" && cmake --preset default -B "${WORKBOOK_BUILD_DIR}" -DWORKBOOK_ONLY_CHAPTERS=01 \
-    -DWORKBOOK_FOUNDATION=OFF -DWORKBOOK_LEARNER_DIR="${WORKBOOK_LEARNER_DIR}" >/dev/null)
-fi
+tool_tree "01" "${WORKBOOK_LEARNER_DIR}"
 
 # --- list, start ------------------------------------------------------------
 wb list

@@ -42,15 +42,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-PASSED=0 FAILED=0
-OUT="" RC=0
-
-# wb ARGS...: runs ./workbook with no terminal on stdin; its output (stdout
-# and stderr) goes to OUT, its exit code to RC.
-wb() {
-  RC=0
-  OUT=$("${WORKBOOK}" "$@" </dev/null 2>&1) || RC=$?
-}
+# shellcheck source=tests/workbook/lib.sh
+source "${ROOT}/tests/workbook/lib.sh"
 
 # wbt INPUT ARGS...: runs ./workbook on a pseudo-terminal, typing INPUT (the
 # lines a learner would type, then the end of input); output and exit code as wb.
@@ -63,28 +56,6 @@ wbt() {
   OUT=${OUT//$'\r'/}
 }
 
-pass() {
-  PASSED=$((PASSED + 1))
-  printf 'ok      %s\n' "$1"
-}
-
-fail() {
-  FAILED=$((FAILED + 1))
-  printf 'FAILED  %s\n' "$1"
-  if [[ -n ${2:-} ]]; then printf '%s\n' "$2" | sed 's/^/        | /' | head -n 60; fi
-}
-
-# expect NAME CONDITION...: passes if the command CONDITION succeeds; on
-# failure shows the last command's output.
-expect() {
-  local name=$1
-  shift
-  if "$@"; then pass "${name}"; else fail "${name}" "exit ${RC}; output:"$'\n'"${OUT}"; fi
-}
-
-rc_is() { [[ ${RC} -eq $1 ]]; }
-out_has() { grep -qF -- "$1" <<<"${OUT}"; }
-out_matches() { grep -qE -- "$1" <<<"${OUT}"; }
 # The number of prediction lines in progress.tsv.
 predictions() { grep -c $'^predict\t' "${PROGRESS}" 2>/dev/null || true; }
 # The last prediction line of progress.tsv.
@@ -104,11 +75,7 @@ command -v script >/dev/null 2>&1 || {
 
 # Only chapters 01 and 03 in this build tree: configure it so once; ./workbook
 # keeps the setting when it configures again.
-if ! grep -qs '^WORKBOOK_ONLY_CHAPTERS:STRING=01;03$' "${ROOT}/${WORKBOOK_BUILD_DIR}/CMakeCache.txt" ||
-  ! grep -qs '^WORKBOOK_FOUNDATION:BOOL=OFF$' "${ROOT}/${WORKBOOK_BUILD_DIR}/CMakeCache.txt"; then
-  (cd "${ROOT}" && cmake --preset default -B "${WORKBOOK_BUILD_DIR}" "-DWORKBOOK_ONLY_CHAPTERS=01;03" \
-    -DWORKBOOK_GALLERY=OFF -DWORKBOOK_FOUNDATION=OFF -DWORKBOOK_LEARNER_DIR="${WORKBOOK_LEARNER_DIR}" >/dev/null)
-fi
+tool_tree "01;03" "${WORKBOOK_LEARNER_DIR}"
 
 # --- no terminal, --no-predict: nothing asked -------------------------------------
 wb run 03
@@ -265,5 +232,4 @@ expect "words: 2.5 times too high" eval '[[ ${OUT} == "about 2.5 times too high 
 wb run 03 --predict
 expect "an unknown option of run is refused" eval 'rc_is 2 && out_has "unknown option '"'"'--predict'"'"'"'
 
-printf '\n%d passed, %d failed\n' "${PASSED}" "${FAILED}"
-[[ ${FAILED} -eq 0 ]]
+finish
