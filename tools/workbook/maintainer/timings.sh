@@ -79,6 +79,8 @@ time_fresh() {
     bash -c "'${clone}/workbook' start 03 && { '${clone}/workbook' check 03; [[ \$? -eq 1 ]]; }"
   time_command test-fresh 300 env -u WORKBOOK_LEARNER_DIR -u WORKBOOK_BUILD_DIR \
     "${clone}/workbook" test
+  note "$(printf '%-12s %7s     (the fresh build tree, after the quick test)' tree-size \
+    "$(du -sh "${clone}/build/default" 2>/dev/null | cut -f1)")"
   rm -rf -- "$(dirname -- "${clone}")"
 }
 
