@@ -197,7 +197,11 @@ endfunction()
 
 # The flakiness meter (./workbook flaky) reads build/<preset>/flaky.tsv: one
 # line per GoogleTest binary ("gtest") and per pitfall check ("pitfall").
+# A signature may hold a semicolon (chapter 06's does), which a CMake list would
+# split into two entries: it is kept as ASCII 30 in the list, and put back on writing.
 function(workbook_register_flaky kind name target signature)
+  string(ASCII 30 record_separator)
+  string(REPLACE ";" "${record_separator}" signature "${signature}")
   set_property(GLOBAL APPEND PROPERTY WORKBOOK_FLAKY
     "${kind}\t${name}\t$<TARGET_FILE:${target}>\t${signature}")
 endfunction()
@@ -205,6 +209,8 @@ endfunction()
 function(workbook_write_flaky_list)
   get_property(entries GLOBAL PROPERTY WORKBOOK_FLAKY)
   list(JOIN entries "\n" text)
+  string(ASCII 30 record_separator)
+  string(REPLACE "${record_separator}" ";" text "${text}")
   file(GENERATE OUTPUT "${PROJECT_BINARY_DIR}/flaky.tsv" CONTENT "${text}\n")
 endfunction()
 
