@@ -20,7 +20,7 @@ namespace ch10 {
 namespace {
 
 // The title as an SQL string literal: every quote doubled, as SQL wants.
-std::string quoted(const std::string& text) {
+std::string sql_literal(const std::string& text) {
   std::string out = "'";
   for (const char c : text) {
     if (c == '\'') out += '\'';
@@ -31,7 +31,7 @@ std::string quoted(const std::string& text) {
 
 asio::awaitable<void> save(mockdb::DatabaseService& db, Edit edit, SaveReporter& reporter) {
   std::string sql = "SELECT * FROM notes WHERE owner = " + std::to_string(edit.user) +
-                    " AND title = " + quoted(edit.title);
+                    " AND title = " + sql_literal(edit.title);
   const mockdb::Rows same_title = co_await db.query(std::move(sql));
   for (const mockdb::Row& other : same_title) {
     if (other.at("id").as_int64() != edit.note) {
