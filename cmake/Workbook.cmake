@@ -63,9 +63,14 @@ endif()
 # for chapter 01's file), reuses the same precompiled header, and keeps what a
 # backtrace needs (functions, files and lines). Other build types and
 # compilers keep their flags: a precompiled header must match them.
+# Tests (their own code, not what they test) need no -O2 either: with GCC's
+# -Og a test file compiles in about a quarter less time (chapter 12's:
+# 3.6 s of CPU instead of 5.1 s), which a fresh clone's first build feels.
 set(_WORKBOOK_LEARNER_CHECK_OPTIONS "")
+set(_WORKBOOK_TEST_OPTIONS "")
 if(CMAKE_CXX_COMPILER_ID STREQUAL "GNU" AND CMAKE_BUILD_TYPE STREQUAL "RelWithDebInfo")
   set(_WORKBOOK_LEARNER_CHECK_OPTIONS -O1 -g1)
+  set(_WORKBOOK_TEST_OPTIONS -Og)
 endif()
 
 # Shares one precompiled header among all targets.
@@ -93,10 +98,12 @@ function(workbook_use_pch target)
   endif()
 endfunction()
 
-function(workbook_use_test_pch target)
+# A test program's own files: the tests' precompiled header and flags.
+function(workbook_compile_as_test target)
   if(WORKBOOK_PCH)
     target_precompile_headers(${target} REUSE_FROM workbook_test_pch)
   endif()
+  target_compile_options(${target} PRIVATE ${_WORKBOOK_TEST_OPTIONS})
 endfunction()
 
 # Reads one field of chapter entry `index` into `out`; a missing field stops
@@ -710,9 +717,10 @@ function(_workbook_gallery ch name files exercise_dir)
       target_include_directories(${library} PUBLIC "${exercise_dir}")
       target_link_libraries(${library} PUBLIC mock_db ${ch}_support workbook_variant_gallery
                                               ${CHAPTER_LIBRARIES})
-      # The flags of a learner's copy (see the learner variant): an entry is
-      # what a learner could write, and a warning must not stop the build.
-      target_compile_options(${library} PRIVATE -Wno-error)
+      # The flags of a learner's copy in ./workbook check (see the learner
+      # variant): an entry is what a learner could write, and a warning must
+      # not stop the build.
+      target_compile_options(${library} PRIVATE -Wno-error ${_WORKBOOK_LEARNER_CHECK_OPTIONS})
       workbook_use_pch(${library})
       add_executable(${program} $<TARGET_OBJECTS:${ch}_test_objects>)
       target_link_libraries(${program} PRIVATE ${library} GTest::gmock GTest::gtest_main)
@@ -804,7 +812,7 @@ function(_workbook_chapter id name signature files benchmark learner_out)
     target_include_directories(${ch}_${kind}_objects PUBLIC "${exercise_dir}")
     target_link_libraries(${ch}_${kind}_objects PUBLIC ${CHAPTER_LIBRARIES})
   endforeach()
-  workbook_use_test_pch(${ch}_test_objects)
+  workbook_compile_as_test(${ch}_test_objects)
   workbook_use_pch(${ch}_bench_objects)
   workbook_use_pch(${ch}_demo_objects)
 
