@@ -107,11 +107,26 @@ check_shell_scripts() {
     note "shellcheck is not installed: ./workbook doctor says how to install it"
     return 1
   fi
+  # A run takes seconds (./workbook with what it sources is one long program):
+  # a pass is remembered, keyed by the scripts' contents and the version of
+  # the checker, and the next run with the same key skips it.
+  local sourced=() key stamp="${BUILD_DIR}/shellcheck.passed"
+  mapfile -t sourced < <(find tools/workbook -name '*.sh' | sort)
+  key=$({
+    shellcheck --version
+    sha256sum -- "${scripts[@]}" "${sourced[@]}"
+  } | sha256sum | cut -d' ' -f1)
+  local summary="${#scripts[@]} shell scripts (and the ${#sourced[@]} files ./workbook sources) pass shellcheck"
+  if [[ -f ${stamp} && $(<"${stamp}") == "${key}" ]]; then
+    note "${summary} (unchanged since it last passed)"
+    return 0
+  fi
   if ! shellcheck -x "${scripts[@]}"; then
     note "shellcheck found problems in the tool's scripts (above)"
     return 1
   fi
-  note "${#scripts[@]} shell scripts (and the $(find tools/workbook -name '*.sh' | wc -l) files ./workbook sources) pass shellcheck"
+  mkdir -p -- "${BUILD_DIR}" && printf '%s\n' "${key}" >"${stamp}" || true
+  note "${summary}"
 }
 
 # Every stage works in BUILD_DIR, the tree the build stage built (a preset
