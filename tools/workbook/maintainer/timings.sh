@@ -10,9 +10,9 @@
 #   test-warm      ./workbook test with nothing changed since the last run
 #   check-fail     ./workbook check 01 after a one-line edit that keeps the pitfall
 #   check-pass     ./workbook check 01 after a one-line edit that fixes it
-#   first-check    (--fresh) a learner's first ./workbook check 03 in a fresh
-#                  clone of this checkout (it builds what chapter 03 needs)
-#   test-fresh     (--fresh) then ./workbook test in that clone
+#   test-fresh     (--fresh) ./workbook test in a fresh clone of this checkout
+#   first-check    (--fresh) a learner's first ./workbook check 03 in another
+#                  fresh clone (it builds what chapter 03 needs)
 # The checks run in a tree of their own (build/timings, chapter 01 only) with
 # a temporary learner folder: your work and the main tree are left alone.
 # Each result is appended to build/timings.tsv (date, commit, name, seconds,
@@ -69,18 +69,22 @@ expect_exit() {
   [[ ${rc} -eq ${want} ]]
 }
 
-# A fresh clone of HEAD: the quick test, then a learner's first check.
+# Fresh clones of HEAD: the quick test in one, a learner's first check in
+# another (each starts from nothing, as on a lab machine).
 time_fresh() {
   local clone
+  clone=$(mktemp -d)/workbook
+  git clone --quiet "${ROOT}" "${clone}"
+  time_command test-fresh 300 env -u WORKBOOK_LEARNER_DIR -u WORKBOOK_BUILD_DIR \
+    "${clone}/workbook" test
+  note "$(printf '%-12s %7s     (the fresh build tree, after the quick test)' tree-size \
+    "$(du -sh "${clone}/build/default" 2>/dev/null | cut -f1)")"
+  rm -rf -- "$(dirname -- "${clone}")"
   clone=$(mktemp -d)/workbook
   git clone --quiet "${ROOT}" "${clone}"
   # A learner's first check builds only what chapter 03 needs (its pitfall must fail).
   time_command first-check 120 env -u WORKBOOK_LEARNER_DIR -u WORKBOOK_BUILD_DIR \
     bash -c "'${clone}/workbook' start 03 && { '${clone}/workbook' check 03; [[ \$? -eq 1 ]]; }"
-  time_command test-fresh 300 env -u WORKBOOK_LEARNER_DIR -u WORKBOOK_BUILD_DIR \
-    "${clone}/workbook" test
-  note "$(printf '%-12s %7s     (the fresh build tree, after the quick test)' tree-size \
-    "$(du -sh "${clone}/build/default" 2>/dev/null | cut -f1)")"
   rm -rf -- "$(dirname -- "${clone}")"
 }
 
