@@ -340,6 +340,10 @@ cmd_prepare() {
   local start
   start=$(now_us)
   ensure_built
+  if ! build_targets benchmark_programs; then
+    build_errors
+    die 1 "building the benchmark programs failed: see the compiler messages above"
+  fi
   note "built in $(format_seconds $(($(now_us) - start))) s: ${BUILD_DIR} takes" \
     "$(du -sh "${BUILD_DIR}" 2>/dev/null | cut -f1) on disk."
   note "a learner's first ./workbook check now compiles only their own copy."
@@ -351,8 +355,8 @@ help_prepare() {
 usage: ./workbook prepare
 
 Installs the build dependencies if needed and builds everything the learner's
-commands use: every chapter's exercise, fix, tests, demos and benchmarks (not
-the wrong-fix galleries, which only ./workbook test --full uses). Run it on a
+commands use: every chapter's exercise, fix, tests, demos and benchmark
+programs (not the wrong-fix galleries, which only ./workbook test --full uses). Run it on a
 lab machine before the class: afterwards a learner's first check compiles only
 their own copy of the chapter. It needs about 800 MB of disk for ${BUILD_DIR}
 (758 MB measured) and, on 2 cores, about 5 minutes.

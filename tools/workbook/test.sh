@@ -12,23 +12,26 @@ usage: ./workbook test [--full] [-- CTEST-ARGUMENTS]
 Installs the build dependencies if needed, builds the workbook, then runs
 these stages in one build tree (${BUILD_DIR}; WORKBOOK_BUILD_DIR chooses
 another) and prints how long each took:
-  build    every chapter's exercise, fix, tests, demos and benchmarks
+  build    every chapter's exercise, fix, tests and demos
   format   the C++ sources must match .clang-format (./workbook format fixes
            them); the tool's shell scripts must pass shellcheck
   ctest    the test suite on every core, with the test preset ${PRESET}'s
            options: unit tests, every chapter's fix (must pass) and pitfall
-           (must fail with its signature), demos, benchmark smoke runs,
-           compile-fail tests, the tool's own end-to-end tests; not the
-           wrong-fix galleries (label wrong-fix), which --full runs
+           (must fail with its signature), demos, compile-fail tests, the
+           tool's own end-to-end tests (chapter 01's benchmark among them);
+           not the wrong-fix galleries (label wrong-fix), the benchmarks'
+           smoke runs and the slower tests (label full-only): --full runs them
 With --full (what CI runs), also:
-  build    the wrong-fix galleries too (target galleries)
+  build    the wrong-fix galleries and every benchmark program too
+           (targets galleries and benchmark_programs)
   lint     clang-tidy with the checks in .clang-tidy (./workbook lint; results
            are cached per file, so only changed files are checked again)
   docs     the documentation site; Doxygen warnings are errors, every code
            block a lesson quotes must match its source (./workbook snippets)
            and no link may lead to a missing chapter, file or anchor
-  ctest    with the wrong-fix galleries: every wrong fix must fail with the
-           message its entry names, every alternative must pass
+  ctest    with the wrong-fix galleries (every wrong fix must fail with the
+           message its entry names, every alternative must pass), the
+           benchmarks' smoke runs and the tests labelled full-only
   clang    build and test with clang++ 16 (warnings are errors there too)
   asan     AddressSanitizer + UndefinedBehaviorSanitizer: foundation and solutions
   tsan     ThreadSanitizer: foundation and solutions
@@ -62,17 +65,18 @@ run_stage() {
   return "${rc}"
 }
 
-# The build; with "full", the wrong-fix galleries too (outside "all": the quick
-# test and a learner's first check do not wait for them).
+# The build; with "full", the wrong-fix galleries and the benchmark programs
+# too (outside "all": the quick test and a learner's first check do not wait
+# for them).
 stage_build() { # MODE
   ensure_built
   [[ ${1:-quick} == full ]] || return 0
   local rc=0 fd
   lock_build_tree
   fd=${LOCK_FD}
-  cmake --build "${BUILD_DIR}" --target galleries || rc=$?
+  cmake --build "${BUILD_DIR}" --target galleries benchmark_programs || rc=$?
   release_lock "${fd}"
-  [[ ${rc} -eq 0 ]] || die 1 "the galleries' build failed: see the compiler messages above"
+  [[ ${rc} -eq 0 ]] || die 1 "the build of the galleries and benchmarks failed: see the compiler messages above"
 }
 
 stage_format() {
@@ -299,9 +303,10 @@ stage_ctest() {
     case ${arg} in -L | --label-regex | --label-regex=*) mode=chosen ;; esac
   done
   if [[ ${mode} == quick ]]; then
-    # The galleries, and the tool's slower end-to-end tests (label full-only).
+    # The galleries, the benchmarks' smoke tests and the tool's slower
+    # end-to-end tests (label full-only).
     args+=(--label-exclude 'wrong-fix|full-only')
-    note "(the wrong-fix galleries and the tests labelled full-only are left out: ./workbook test --full runs them)"
+    note "(the wrong-fix galleries, the benchmarks and the tests labelled full-only are left out: ./workbook test --full runs them)"
   fi
   # Every core (after the preset's options: the last --parallel wins).
   args+=(--parallel "$(nproc 2>/dev/null || echo 2)")
