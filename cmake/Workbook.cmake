@@ -817,6 +817,8 @@ function(_workbook_chapter id name signature files benchmark learner_out)
   file(GLOB bench_sources CONFIGURE_DEPENDS "${PROJECT_SOURCE_DIR}/benchmarks/${name}/*.cpp")
   add_library(${ch}_test_objects OBJECT ${test_sources})
   add_library(${ch}_bench_objects OBJECT ${bench_sources})
+  # Compiled only for the benchmark programs (see workbook_benchmark_program).
+  set_target_properties(${ch}_bench_objects PROPERTIES EXCLUDE_FROM_ALL ON)
   add_library(${ch}_demo_objects OBJECT "${exercise_dir}/demo.cpp")
   target_link_libraries(${ch}_test_objects PUBLIC mock_db GTest::gmock)
   target_link_libraries(${ch}_bench_objects PUBLIC mock_db benchmark::benchmark)

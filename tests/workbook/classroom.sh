@@ -134,6 +134,10 @@ wb partial hint 00
 wb partial solution 00 --force
 expect "solution --force before a pass: shown and recorded" \
   eval 'rc_is 0 && grep -qP "^solution_forced\t00\t" "${SCRATCH}/partial/progress.tsv"'
+wb partial check 00
+expect "a failing check records when it ran (last_check, for the class report)" \
+  eval 'rc_is 1 && grep -qP "^last_check\t00\t20" "${SCRATCH}/partial/progress.tsv" &&
+        ! grep -qP "^last_check\t01\t" "${SCRATCH}/partial/progress.tsv"'
 BEFORE=$(fingerprint "${SCRATCH}/partial")
 wb partial report --grade --learner partial@example.org --json "${SCRATCH}/partial.json"
 expect "partial, --grade: exit 1" rc_is 1
@@ -149,7 +153,9 @@ if [[ ${HAVE_PY} -eq 1 ]]; then
              $(chapter_field "${SCRATCH}/partial.json" 00 solution_forced) == 20* &&
              $(chapter_field "${SCRATCH}/partial.json" 00 started) == 20* &&
              $(chapter_field "${SCRATCH}/partial.json" 01 matches_solution) == True &&
-             $(chapter_field "${SCRATCH}/partial.json" 01 first_pass) == None ]]'
+             $(chapter_field "${SCRATCH}/partial.json" 01 first_pass) == None &&
+             $(chapter_field "${SCRATCH}/partial.json" 00 last_check) == 20* &&
+             $(chapter_field "${SCRATCH}/partial.json" 01 last_check) == None ]]'
 fi
 wb partial report --grade --only 01
 expect "autograder's test of 01 (report --grade --only 01): exit 0" eval 'rc_is 0 && out_has "grading 1 chapter"'
@@ -291,10 +297,10 @@ expect "class-report: each bad file is named, with why" \
         out_has "version1.json: a report of version 1" && out_has "anonymous.json: no learner id" &&
         out_has "partial-old.json: a second report of learner '"'"'partial@example.org'"'"'"'
 MD="${SCRATCH}/class-report.md"
-expect "class-report: one row per learner, with fixed/started/not started and hints" \
+expect "class-report: one row per learner, with fixed/started/not started, hints and the last check" \
   eval 'grep -qE "^\| partial@example.org \| 10/[0-9]+ \| [0-9]+ d ago \| started, 2 hints \| \*\*fixed\*\* \|" "${MD}" &&
-        grep -qE "^\| full@example.org \| 20/[0-9]+ \| [0-9]+ d ago \| \*\*fixed\*\* \| \*\*fixed\*\*, 1 hint \|" "${MD}" &&
-        grep -qE "^\| empty@example.org \| 0/[0-9]+ \| [0-9]+ d ago \| not started \| not started \|" "${MD}" &&
+        grep -qE "^\| full@example.org \| 20/[0-9]+ \| never \| \*\*fixed\*\* \| \*\*fixed\*\*, 1 hint \|" "${MD}" &&
+        grep -qE "^\| empty@example.org \| 0/[0-9]+ \| never \| not started \| not started \|" "${MD}" &&
         grep -qE "^\| full@example.org \| 20/" "${MD}"'
 expect "class-report: the honesty signals" \
   eval 'grep -E "^\| partial@example.org" "${MD}" | grep -qF "solution --force: 00" &&

@@ -247,6 +247,14 @@ record_pass() {
   P_HASH[${CH_ID}]=${CHECK_HASH}
 }
 
+# Records when the chapter was last checked (for the instructor's class
+# report), and its pass when it passed (progress_update's FUNCTION).
+record_checked() { # PASSED
+  progress_touch "${CH_ID}"
+  P_LAST_CHECK[${CH_ID}]=$(utc_now)
+  [[ $1 -eq 0 ]] || record_pass
+}
+
 # build_with_progress TARGET...: build_targets (tools/workbook/setup.sh) with
 # a progress line that also says how long it has taken and, from the steps
 # done so far, about how long is left.
@@ -415,7 +423,10 @@ run_learner_check() {
   record_check
   CHECK_US=$(($(now_us) - start))
   if [[ ${CHECK_RESULT} == passed && ${CHECK_CHANGED} -eq 0 ]]; then
-    progress_update record_pass || CHECK_RECORD_ERROR=${PROGRESS_WRITE_ERROR}
+    progress_update record_checked 1 || CHECK_RECORD_ERROR=${PROGRESS_WRITE_ERROR}
+  else
+    # Only the time of the check: a folder that cannot take it loses nothing else.
+    progress_update record_checked 0 || true
   fi
   return 0
 }

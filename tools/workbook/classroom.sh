@@ -19,7 +19,7 @@
 # class_report_facts DIR: reads every DIR/*.json and prints, per file, either
 #   bad<TAB>FILE<TAB>why
 # or
-#   report<TAB>FILE<TAB>learner<TAB>generated<TAB>mode<TAB>seal state<TAB>salt<TAB>score<TAB>max
+#   report<TAB>FILE<TAB>learner<TAB>generated<TAB>mode<TAB>seal state<TAB>salt<TAB>score<TAB>max<TAB>last check (or -)
 #   chapter<TAB>FILE<TAB>id<TAB>code<TAB>hints<TAB>solution forced (time or -)<TAB>matches (1/0)
 class_report_facts() {
   cmake_script "-DDIR=$1" "-DVERSION=${REPORT_VERSION}" <<'CMAKE'
@@ -77,6 +77,7 @@ foreach(path IN LISTS files)
   endif()
   set(lines "")
   set(broken "")
+  set(last_check "-")
   if(count GREATER 0)
     math(EXPR last "${count} - 1")
     foreach(i RANGE ${last})
@@ -96,6 +97,11 @@ foreach(path IN LISTS files)
         set(matches 1)
       else()
         set(matches 0)
+      endif()
+      # The newest "last_check" of any chapter: the learner's last ./workbook check.
+      string(JSON checked ERROR_VARIABLE e6 GET "${json}" chapters ${i} last_check)
+      if(NOT e6 AND checked MATCHES "^[0-9]+-[0-9]+-[0-9]+T[0-9:]+Z$" AND checked STRGREATER last_check)
+        set(last_check "${checked}")
       endif()
       field(code "${code}")
       field(forced "${forced}")
@@ -128,10 +134,10 @@ foreach(path IN LISTS files)
     set(score 0)
     set(max 0)
   endif()
-  foreach(v learner generated mode seal salt score max)
+  foreach(v learner generated mode seal salt score max last_check)
     field(${v} "${${v}}")
   endforeach()
-  message(STATUS "report\t${name}\t${learner}\t${generated}\t${mode}\t${seal}\t${salt}\t${score}\t${max}")
+  message(STATUS "report\t${name}\t${learner}\t${generated}\t${mode}\t${seal}\t${salt}\t${score}\t${max}\t${last_check}")
   foreach(line IN LISTS lines)
     message(STATUS "${line}")
   endforeach()
@@ -160,6 +166,16 @@ age_words() { # SECONDS
   else
     printf '%d d' $((s / 86400))
   fi
+}
+
+# "3 h ago" since the learner's last check (the report's last_check, newest of
+# its chapters), "never" for a learner who never ran ./workbook check.
+last_check_words() { # TIME NOW_EPOCH
+  if [[ $1 == - ]]; then
+    printf 'never'
+    return
+  fi
+  printf '%s ago' "$(age_words "$(seconds_since "$1" "$2")")"
 }
 
 # Text made safe for HTML.
@@ -226,17 +242,19 @@ cmd_class_report() {
   done < <(catalog_grading)
   [[ ${#cat_ids[@]} -gt 0 ]] || die 1 "chapters/catalog.json lists no chapters"
 
-  local kind file f3 f4 f5 f6 f7 f8 f9
+  local kind file f3 f4 f5 f6 f7 f8 f9 f10
   local bad=() files=() order=()
   local -A learner_of=() generated_of=() mode_of=() seal_of=() salt_of=() score_of=() max_of=()
+  local -A checked_of=()
   local -A cell_code=() cell_hints=() cell_forced=() cell_matches=()
-  while IFS=$'\t' read -r kind file f3 f4 f5 f6 f7 f8 f9; do
+  while IFS=$'\t' read -r kind file f3 f4 f5 f6 f7 f8 f9 f10; do
     case ${kind} in
       bad) bad+=("${file}: ${f3}") ;;
       report)
         files+=("${file}")
         learner_of[${file}]=${f3} generated_of[${file}]=${f4} mode_of[${file}]=${f5}
         seal_of[${file}]=${f6} salt_of[${file}]=${f7} score_of[${file}]=${f8} max_of[${file}]=${f9}
+        checked_of[${file}]=${f10:--}
         ;;
       chapter)
         cell_code[${file}/${f3}]=${f4} cell_hints[${file}/${f3}]=${f5}
@@ -328,8 +346,8 @@ cmd_class_report() {
     for id in "${cat_ids[@]}"; do printf -- '---|'; done
     printf -- '---|\n'
     for file in "${order[@]}"; do
-      age=$(age_words "$(seconds_since "${generated_of[${file}]}" "${now}")")
-      printf '| %s | %s/%s | %s ago |' "$(md_cell "${learner_of[${file}]}")" "${score_of[${file}]}" \
+      age=$(last_check_words "${checked_of[${file}]}" "${now}")
+      printf '| %s | %s/%s | %s |' "$(md_cell "${learner_of[${file}]}")" "${score_of[${file}]}" \
         "${max_of[${file}]}" "${age}"
       for id in "${cat_ids[@]}"; do
         state=$(class_state "${cell_code[${file}/${id}]:-}")
@@ -371,8 +389,8 @@ cmd_class_report() {
     done
     printf '<th>signals</th></tr>\n'
     for file in "${order[@]}"; do
-      age=$(age_words "$(seconds_since "${generated_of[${file}]}" "${now}")")
-      printf '<tr><td>%s</td><td>%s/%s</td><td>%s ago</td>' "$(html_escape "${learner_of[${file}]}")" \
+      age=$(last_check_words "${checked_of[${file}]}" "${now}")
+      printf '<tr><td>%s</td><td>%s/%s</td><td>%s</td>' "$(html_escape "${learner_of[${file}]}")" \
         "${score_of[${file}]}" "${max_of[${file}]}" "${age}"
       for id in "${cat_ids[@]}"; do
         code=${cell_code[${file}/${id}]:-}
@@ -421,8 +439,8 @@ For instructors: reads a class's reports (the files ./workbook report --json
 FILE wrote, one per learner, all in DIR as *.json) and writes one table,
 DIR/class-report.md and DIR/class-report.html (--out puts them elsewhere):
 per learner, each chapter as fixed, started or not started with the hints
-used, the score, the time since the report was made (the learner's last
-check), and the honesty signals (hint counts edited, solution --force, a copy
+used, the score, the time since the learner's last ./workbook check (of any
+chapter; "never" if none), and the honesty signals (hint counts edited, solution --force, a copy
 that is the reference solution, two learners with one progress file);
 then per chapter how many learners fixed it, are stuck on it (and with
 what), or have not started it.

@@ -13,6 +13,7 @@
 #                           the instructor's report, each starting with a word:
 #                           first_pass NN TIME       the chapter's first pass
 #                           solution_forced NN TIME  solution --force before a pass
+#                           last_check NN TIME       the chapter's last ./workbook check
 #                           seal SALT SINCE ORIGIN EDITED HASH   (see seal_digest)
 #                           predict NN MEASURE GUESS MEASURED UNIT TIME
 #                                         a prediction (./workbook run NN; predict.sh)
@@ -122,9 +123,9 @@ require_complete() {
 
 # Progress, keyed by chapter id.
 declare -A P_STARTED=() P_PASS=() P_HINTS=() P_HASH=()
-# For the instructor's report: the first pass, and the first solution --force
-# before a pass (UTC times), keyed by chapter id.
-declare -A P_FIRST=() P_FORCED=()
+# For the instructor's report: the first pass, the first solution --force
+# before a pass, and the last check (UTC times), keyed by chapter id.
+declare -A P_FIRST=() P_FORCED=() P_LAST_CHECK=()
 # The seal over the hint counts (see seal_digest): the line's fields as read,
 # and SEAL_STATE: ok, edited (the counts or the seal were changed by hand) or
 # absent (no seal line: a file from an older workbook, or the line removed).
@@ -151,7 +152,7 @@ shown_line() { # LINE
 # noted in PROGRESS_PROBLEMS with its line number.
 read_progress() {
   P_STARTED=() P_PASS=() P_HINTS=() P_HASH=() PROGRESS_PROBLEMS=()
-  P_FIRST=() P_FORCED=() SEAL_SALT="" SEAL_SINCE="" SEAL_ORIGIN="" SEAL_EDITED="-" SEAL_HASH=""
+  P_FIRST=() P_FORCED=() P_LAST_CHECK=() SEAL_SALT="" SEAL_SINCE="" SEAL_ORIGIN="" SEAL_EDITED="-" SEAL_HASH=""
   SEAL_STATE=absent
   P_PREDICTIONS=() # predict.sh
   [[ -e ${PROGRESS_FILE} ]] || return 0
@@ -177,8 +178,8 @@ read_progress() {
       continue
     fi
     id=${fields[0]}
-    # The report's lines (first_pass, solution_forced, seal): a bad one is dropped.
-    if [[ ${id} == first_pass || ${id} == solution_forced || ${id} == seal ]]; then
+    # The report's lines (first_pass, solution_forced, last_check, seal): a bad one is dropped.
+    if [[ ${id} == first_pass || ${id} == solution_forced || ${id} == last_check || ${id} == seal ]]; then
       read_report_line "${number}" "${time}" "${fields[@]}"
       continue
     fi
@@ -225,11 +226,13 @@ read_report_line() { # NUMBER TIME_PATTERN FIELDS...
   local number=$1 time=$2
   shift 2
   case $1 in
-    first_pass | solution_forced)
+    first_pass | solution_forced | last_check)
       if [[ $# -ne 3 || ! $2 =~ ^[0-9]{2}$ || ! $3 =~ ${time} ]]; then
         PROGRESS_PROBLEMS+=("line ${number}: $(shown_line "$*") is not '$1<TAB>NN<TAB>UTC time': dropped")
       elif [[ $1 == first_pass ]]; then
         P_FIRST[$2]=$3
+      elif [[ $1 == last_check ]]; then
+        P_LAST_CHECK[$2]=$3
       else
         P_FORCED[$2]=$3
       fi
@@ -404,6 +407,9 @@ save_progress() {
       done
       for id in $(printf '%s\n' "${!P_FORCED[@]}" | sort); do
         printf 'solution_forced\t%s\t%s\n' "${id}" "${P_FORCED[${id}]}"
+      done
+      for id in $(printf '%s\n' "${!P_LAST_CHECK[@]}" | sort); do
+        printf 'last_check\t%s\t%s\n' "${id}" "${P_LAST_CHECK[${id}]}"
       done
       printf 'seal\t%s\t%s\t%s\t%s\t%s\n' "${SEAL_SALT}" "${SEAL_SINCE}" "${SEAL_ORIGIN}" \
         "${SEAL_EDITED}" "${SEAL_HASH}"

@@ -471,6 +471,7 @@ write_json() {
     printf ' "started": %s, "first_pass": %s, "last_pass": "%s", "solution_forced": %s,' \
       "$(json_time "${P_STARTED[${id}]:--}")" "$(json_time "${P_FIRST[${id}]:--}")" \
       "$(json_escape "${P_PASS[${id}]:--}")" "$(json_time "${P_FORCED[${id}]:--}")"
+    printf ' "last_check": %s,' "$(json_time "${P_LAST_CHECK[${id}]:--}")"
     printf ' "matches_solution": %s, "failure": "%s"}' "$(json_bool "${G_MATCHES[r]}")" \
       "$(json_escape "${G_FAILURE[r]}")"
     separator=","
