@@ -28,7 +28,7 @@ boost::asio::awaitable<void> offload_job(BlockingPool::executor_type pool,
   // (The job's coroutine is a named local: with the lambda a temporary of the
   // co_await expression, GCC 12's build freed the job twice, "double free".)
   auto run = call_as_coroutine([job = std::move(job)] { job->run(); });
-  co_await boost::asio::co_spawn(std::move(pool), std::move(run), boost::asio::use_awaitable);
+  co_await boost::asio::co_spawn(pool, std::move(run), boost::asio::use_awaitable);
 }
 
 }  // namespace detail
