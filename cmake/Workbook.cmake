@@ -194,10 +194,6 @@ function(_workbook_write_hints out index id)
   set(${out} ${count} PARENT_SCOPE)
 endfunction()
 
-# Makes a benchmark smoke run (a CTest test running a Google Benchmark
-# program) fail when it measured nothing: a --benchmark_filter that matches no
-# benchmark, or a program that registers none, only prints "Failed to match
-# any benchmarks against regex: ..." and exits 0, which CTest counts as passed.
 # Benchmark programs are outside "all": the quick ./workbook test does not
 # wait for them (about 15% of a fresh build). ./workbook bench builds the ones
 # it runs, ./workbook prepare and --full build them all (target
@@ -208,8 +204,11 @@ function(workbook_benchmark_program target)
   add_dependencies(benchmark_programs ${target})
 endfunction()
 
-# A benchmark's smoke test fails when a filter matches nothing, and runs with
-# --full (label full-only), which builds the benchmark programs first.
+# Makes a benchmark smoke run (a CTest test running a Google Benchmark
+# program) fail when it measured nothing: a --benchmark_filter that matches no
+# benchmark, or a program that registers none, only prints "Failed to match
+# any benchmarks against regex: ..." and exits 0, which CTest counts as passed.
+# The smoke runs carry the label full-only: --full builds the programs first.
 function(workbook_bench_smoke_tests)
   set_tests_properties(${ARGN} PROPERTIES FAIL_REGULAR_EXPRESSION "Failed to match any benchmarks")
   set_property(TEST ${ARGN} APPEND PROPERTY LABELS full-only)

@@ -440,8 +440,9 @@ FILE wrote, one per learner, all in DIR as *.json) and writes one table,
 DIR/class-report.md and DIR/class-report.html (--out puts them elsewhere):
 per learner, each chapter as fixed, started or not started with the hints
 used, the score, the time since the learner's last ./workbook check (of any
-chapter; "never" if none), and the honesty signals (hint counts edited, solution --force, a copy
-that is the reference solution, two learners with one progress file);
+chapter; "never" if none), and the honesty signals (hint counts edited,
+solution --force, a copy that is the reference solution, two learners with
+one progress file);
 then per chapter how many learners fixed it, are stuck on it (and with
 what), or have not started it.
 A file that is not JSON, a report of another version, one without a learner

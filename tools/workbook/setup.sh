@@ -358,7 +358,7 @@ Installs the build dependencies if needed and builds everything the learner's
 commands use: every chapter's exercise, fix, tests, demos and benchmark
 programs (not the wrong-fix galleries, which only ./workbook test --full
 uses). Run it on a lab machine before the class: afterwards a learner's first
-check compiles only their own copy of the chapter. It needs about 800 MB of disk for ${BUILD_DIR}
-(758 MB measured) and, on 2 cores, about 5 minutes.
+check compiles only their own copy of the chapter. It needs about 800 MB of
+disk for ${BUILD_DIR} (758 MB measured) and, on 2 cores, about 5 minutes.
 EOF
 }

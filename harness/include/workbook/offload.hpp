@@ -127,7 +127,7 @@ class OffloadJob {
 /// Runs `job->run()` on `pool` by co_spawn, and resumes the caller on its own
 /// executor (rethrowing what run() threw). Compiled once, in the harness:
 /// offload() on a BlockingPool keeps co_spawn's templates out of the code
-/// that calls it, so that code compiles in a third of the time.
+/// that calls it (chapter 01's fix: 0.6 s of compile CPU instead of 1.5 s).
 boost::asio::awaitable<void> offload_job(BlockingPool::executor_type pool,
                                          std::shared_ptr<OffloadJob> job);
 
