@@ -353,7 +353,8 @@ fi
 
 # --- the flakiness meter sees crashes and hangs ---------------------------------------
 # A build tree of its own, with nothing to build, whose flaky.tsv names a
-# stand-in for a GoogleTest program: its 2nd run crashes, its 3rd hangs.
+# stand-in for a GoogleTest program: its 2nd run crashes, its 3rd hangs, its
+# 4th fails; the meter says each, with what the test printed.
 FAKE="${SCRATCH}/fake-build"
 mkdir -p "${FAKE}" "${SCRATCH}/fake-work"
 printf '%s\n' "CMAKE_PROJECT_NAME:STATIC=fake" "CMAKE_GENERATOR:INTERNAL=Ninja" \
@@ -371,18 +372,24 @@ run=$(($(cat "${0}.runs" 2>/dev/null || echo 0) + 1))
 echo "${run}" >"${0}.runs"
 flock -u 9
 printf '[ RUN      ] Fake.First\n[       OK ] Fake.First (1 ms)\n[ RUN      ] Fake.Second\n'
-if [[ ${run} -eq 2 ]]; then kill -SEGV $$; fi
+if [[ ${run} -eq 2 ]]; then echo "about to crash: the pointer was null"; kill -SEGV $$; fi
 if [[ ${run} -eq 3 ]]; then exec sleep 60; fi
+if [[ ${run} -eq 4 ]]; then
+  printf 'fake.cpp:9: Failure\nthe answer was 41\n[  FAILED  ] Fake.Second (1 ms)\n'
+  exit 1
+fi
 printf '[       OK ] Fake.Second (1 ms)\n[==========] 2 tests from 1 test suite ran. (2 ms total)\n'
 FAKE_GTEST
 chmod +x "${SCRATCH}/fake-gtest"
 printf 'gtest\tfake\t%s\t\n' "${SCRATCH}/fake-gtest" >"${FAKE}/flaky.tsv"
 RC=0
 OUT=$(WORKBOOK_BUILD_DIR="${FAKE}" WORKBOOK_LEARNER_DIR="${SCRATCH}/fake-work" WORKBOOK_FLAKY_TIMEOUT=2 \
-  "${WORKBOOK}" flaky --repeat 4 </dev/null 2>&1) || RC=$?
-expect "flaky: a crash and a hang are failures, named with their cause; every run happens" \
-  eval 'rc_is 1 && out_has "crashed (SIGSEGV)" && out_has "did not finish within 2 s" &&
-        grep -qE "^fake:Fake.Second +4 +2  flaky" <<<"${OUT}" && [[ $(cat "${SCRATCH}/fake-gtest.runs") == 4 ]]'
+  "${WORKBOOK}" flaky --repeat 5 </dev/null 2>&1) || RC=$?
+expect "flaky: a crash, a hang and a failure are named with their cause and output; every run happens" \
+  eval 'rc_is 1 && out_has "crashed (SIGSEGV)" && out_has "the pointer was null" &&
+        out_has "did not finish within 2 s" && grep -qE "run [1-5] of 5 failed; to repeat it" <<<"${OUT}" &&
+        out_has "the answer was 41" && grep -qE "^fake:Fake.Second +5 +2  flaky" <<<"${OUT}" &&
+        [[ $(cat "${SCRATCH}/fake-gtest.runs") == 5 ]]'
 
 printf '%d passed, %d failed\n' "${PASSED}" "${FAILED}"
 [[ ${FAILED} -eq 0 ]]

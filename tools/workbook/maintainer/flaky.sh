@@ -6,8 +6,9 @@
 # ---------------------------------------------------------------------------
 
 # Pass counts per test, filled by the meter: FLAKY_RUNS[name], FLAKY_PASSES[name];
-# FLAKY_WHY[name] is how its first three abnormal runs ended (a crash, a hang,
-# an odd exit code; one per line), FLAKY_ABNORMAL[name] how many runs ended so.
+# FLAKY_WHY[name] is how its first three failing runs failed (a crash, a hang,
+# an odd exit code, or the test's own first lines of failure), FLAKY_ABNORMAL[name]
+# how many runs failed.
 declare -A FLAKY_RUNS=() FLAKY_PASSES=() FLAKY_WHY=() FLAKY_ABNORMAL=()
 FLAKY_ORDER=()
 # How long one run of one test program may take before it counts as hanging.
@@ -27,11 +28,25 @@ flaky_record() { # NAME PASSED(0/1)
   FLAKY_PASSES[${name}]=$((FLAKY_PASSES[${name}] + $2))
 }
 
-# Records a failed run of NAME that ended abnormally, and why.
-flaky_abnormal() { # NAME WHY
+# The first lines of a failure, from a test's output on standard input: what a
+# flaky run said, so that a CI log shows why without a rerun. Indented, at most
+# FLAKY_WHY_LINES lines of at most 300 characters.
+readonly FLAKY_WHY_LINES=4
+# (Bash's own report of a crashed run, which quotes the command, is left out.)
+# shellcheck disable=SC2016 # the command as bash quotes it, unexpanded
+flaky_excerpt() {
+  grep -v -e '^[[:space:]]*$' -e '^\[' -e '^Running main() from ' -e '^Note: ' \
+    -e 'timeout -k 5 "${FLAKY_TIMEOUT}"' | head -n "${FLAKY_WHY_LINES}" | cut -c 1-300 | sed 's/^/      /'
+}
+
+# Records a failed run of NAME, and why: one line, then what the test printed
+# (its first lines of failure), kept for the first three failed runs.
+flaky_abnormal() { # NAME WHY [PRINTED]
   flaky_record "$1" 0
   FLAKY_ABNORMAL[$1]=$((${FLAKY_ABNORMAL[$1]:-0} + 1))
-  if [[ ${FLAKY_ABNORMAL[$1]} -le 3 ]]; then FLAKY_WHY[$1]+="${FLAKY_WHY[$1]:+$'\n'}$2"; fi
+  if [[ ${FLAKY_ABNORMAL[$1]} -le 3 ]]; then
+    FLAKY_WHY[$1]+="${FLAKY_WHY[$1]:+$'\n'}$2${3:+$'\n'$3}"
+  fi
 }
 
 # How a program run under `timeout` ended, in words, from its exit code.
@@ -102,26 +117,32 @@ flaky_gtest() { # LABEL BINARY REPEAT [ARGS...]
   flaky_batches "${dir}" "${repeat}" flaky_gtest_run "${binary}" "$@"
   for ((run = 1; run <= repeat; run++)); do
     rc=$(<"${dir}/${run}.rc") seed=$(<"${dir}/${run}.seed")
-    running="" results=0
+    running="" results=0 said=""
+    again="to repeat it: ${binary} --gtest_shuffle --gtest_random_seed=${seed}${*:+ $*}"
     # "[ RUN      ] Suite.Test" opens a test; "[       OK ] Suite.Test (12 ms)" or
     # "[  FAILED  ] Suite.Test (3 ms)" closes it (the summary's lines have no timing).
+    # What a test printed between the two is kept, to say why it failed.
     while IFS= read -r line; do
       case ${line} in
-        "[ RUN      ] "*) running=${line#"[ RUN      ] "} ;;
+        "[ RUN      ] "*) running=${line#"[ RUN      ] "} said="" ;;
         "[       OK ] "* | "[  FAILED  ] "*)
           [[ ${line} =~ ^\[\ +(OK|FAILED)\ +\]\ ([^ ]+)\ \([0-9]+\ ms\)$ ]] || continue
           name="${label}:${BASH_REMATCH[2]}"
-          if [[ ${BASH_REMATCH[1]} == OK ]]; then flaky_record "${name}" 1; else flaky_record "${name}" 0; fi
-          running="" results=$((results + 1))
+          if [[ ${BASH_REMATCH[1]} == OK ]]; then
+            flaky_record "${name}" 1
+          else
+            flaky_abnormal "${name}" "run ${run} of ${repeat} failed; ${again}" "$(flaky_excerpt <<<"${said}")"
+          fi
+          running="" said="" results=$((results + 1))
           ;;
+        *) [[ -z ${running} ]] || said+="${line}"$'\n' ;;
       esac
     done <"${dir}/${run}.out"
     # GoogleTest exits 0 when every test passed and 1 when one failed.
     if [[ ${rc} -eq 0 || (${rc} -eq 1 && ${results} -gt 0 && -z ${running}) ]]; then continue; fi
     why="run ${run} of ${repeat} $(exit_words "${rc}")"
-    again="to repeat it: ${binary} --gtest_shuffle --gtest_random_seed=${seed}${*:+ $*}"
     if [[ -n ${running} ]]; then
-      flaky_abnormal "${label}:${running}" "${why} in this test; ${again}"
+      flaky_abnormal "${label}:${running}" "${why} in this test; ${again}" "$(flaky_excerpt <<<"${said}")"
     else
       flaky_abnormal "${label}:(the program)" "${why} outside any test; ${again}"
     fi
@@ -147,9 +168,11 @@ flaky_pitfall() { # NAME BINARY SIGNATURE REPEAT
     elif [[ ${rc} -eq 124 || ${rc} -eq 137 ]]; then
       flaky_abnormal "${name}" "run ${run} of ${repeat} $(exit_words "${rc}")"
     else
-      # ExpectFailure.cmake says why: "chapter NN-slug/pitfall: the test passed ...".
+      # ExpectFailure.cmake says why: "chapter NN-slug/pitfall: the test passed ...",
+      # then the test's output, whose first lines of failure say what it saw instead.
       reason=$(grep -m 1 -F "chapter ${name}:" <<<"${output}" | sed 's/^ *//' || true)
-      flaky_abnormal "${name}" "run ${run} of ${repeat}: ${reason:-$(exit_words "${rc}")}"
+      flaky_abnormal "${name}" "run ${run} of ${repeat}: ${reason:-$(exit_words "${rc}")}" "$(
+        sed -n '/^--- test output ---$/,$p' <<<"${output}" | sed 1d | flaky_excerpt)"
     fi
   done
   rm -rf "${dir}"
@@ -199,7 +222,7 @@ run_flakiness_meter() { # REPEAT
   local why
   for name in "${FLAKY_ORDER[@]}"; do
     [[ -n ${FLAKY_WHY[${name}]:-} ]] || continue
-    printf '\n%s%s: %d run(s) ended abnormally%s\n' "${RED}" "${name}" "${FLAKY_ABNORMAL[${name}]}" \
+    printf '\n%s%s: %d run(s) failed%s\n' "${RED}" "${name}" "${FLAKY_ABNORMAL[${name}]}" \
       "$([[ ${FLAKY_ABNORMAL[${name}]} -le 3 ]] || echo ', the first three:')${RESET}"
     while IFS= read -r why; do printf '  %s\n' "${why}"; done <<<"${FLAKY_WHY[${name}]}"
   done
