@@ -2,6 +2,7 @@
 #include "workbook/stall.hpp"
 
 #include <fcntl.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -25,6 +26,7 @@ struct StallState {
   // The handlers running now, one per loop thread, for the watchdog's report.
   struct Running {
     std::thread::id thread;
+    int thread_id;  // the Linux id, to look the thread up in /proc
     const std::string* label;
     std::chrono::steady_clock::time_point since;
   };
@@ -62,6 +64,12 @@ std::optional<std::chrono::nanoseconds> runqueue_wait() noexcept {
   std::strtoull(text, &rest, 10);
   return std::chrono::nanoseconds(std::strtoull(rest, nullptr, 10));
 }
+
+// This thread's Linux id (one system call per thread).
+int this_thread_id() noexcept {
+  thread_local const int id = static_cast<int>(::syscall(SYS_gettid));
+  return id;
+}
 }  // namespace
 
 HandlerScope::HandlerScope(StallState* state, const std::string* label) noexcept
@@ -70,7 +78,7 @@ HandlerScope::HandlerScope(StallState* state, const std::string* label) noexcept
   start_ = std::chrono::steady_clock::now();
   waited_ = runqueue_wait();
   std::lock_guard lock(state_->mutex);
-  state_->running.push_back({std::this_thread::get_id(), label_, start_});
+  state_->running.push_back({std::this_thread::get_id(), this_thread_id(), label_, start_});
 }
 
 HandlerScope::~HandlerScope() {
@@ -148,6 +156,14 @@ std::string StallDetector::report() const {
 bool StallDetector::any_running() const {
   std::lock_guard lock(state_->mutex);
   return !state_->running.empty();
+}
+
+std::vector<StallDetector::Running> StallDetector::running_now() const {
+  std::unique_lock lock(state_->mutex, std::try_to_lock);
+  std::vector<Running> out;
+  if (!lock.owns_lock()) return out;
+  for (const auto& r : state_->running) out.push_back({*r.label, r.thread_id, r.since});
+  return out;
 }
 
 std::string StallDetector::describe_running() const {

@@ -47,6 +47,12 @@ constexpr std::size_t kPoolSize = 2;
 constexpr int kNotes = 10;  // enough for the largest run below
 constexpr auto kConnectLatency = 5ms;
 constexpr auto kQueryLatency = 10ms;
+// The watchdog's budget, and how long a handler may sleep on the loop thread
+// (blocked in std::mutex::lock(), say) before the watchdog calls it a deadlock:
+// in virtual time no handler of a correct pool ever sleeps, so the pitfall's
+// deadlock is reported after a fifth of a second rather than a whole one.
+constexpr auto kWatchdogBudget = 1000ms;
+constexpr auto kBlockedLimit = 200ms;
 
 std::string ms(workbook::Clock::duration d) {
   std::ostringstream out;
@@ -204,8 +210,9 @@ class LockAcrossAwait : public testing::Test {
 };
 
 TEST_F(LockAcrossAwait, ConcurrentQueriesShareThePoolWithoutBlocking) {
-  workbook::Watchdog watchdog(1000ms, "6 concurrent queries through a pool of 2 connections",
-                              &stalls);
+  workbook::Watchdog watchdog(kWatchdogBudget,
+                              "6 concurrent queries through a pool of 2 connections", stalls,
+                              kBlockedLimit);
   // A database that refuses a third connection, as a real one with a limit would.
   db.set_max_connections(kPoolSize);
   ch07::ConnectionPool pool(ctx.get_executor(), db, kPoolSize);
@@ -214,7 +221,8 @@ TEST_F(LockAcrossAwait, ConcurrentQueriesShareThePoolWithoutBlocking) {
 }
 
 TEST_F(LockAcrossAwait, SequentialQueriesReuseOneConnection) {
-  workbook::Watchdog watchdog(1000ms, "6 queries one after another", &stalls);
+  workbook::Watchdog watchdog(kWatchdogBudget, "6 queries one after another", stalls,
+                              kBlockedLimit);
   ch07::ConnectionPool pool(ctx.get_executor(), db, kPoolSize);
   auto one_after_another = [&]() -> asio::awaitable<void> {
     for (int i = 1; i <= kQueries; ++i) {
@@ -230,7 +238,8 @@ TEST_F(LockAcrossAwait, SequentialQueriesReuseOneConnection) {
 }
 
 TEST_F(LockAcrossAwait, ConnectFailureLeavesThePoolUsable) {
-  workbook::Watchdog watchdog(1000ms, "a query after a failed connect", &stalls);
+  workbook::Watchdog watchdog(kWatchdogBudget, "a query after a failed connect", stalls,
+                              kBlockedLimit);
   ch07::ConnectionPool pool(ctx.get_executor(), db, kPoolSize);
   db.fail_next(kPoolSize, mockdb::Errc::unavailable, mockdb::OpKind::connect);
   for (std::size_t i = 0; i < kPoolSize; ++i) {
@@ -245,7 +254,8 @@ TEST_F(LockAcrossAwait, ConnectFailureLeavesThePoolUsable) {
 // Not the pool under test: the provided reference that avoids the deadlock
 // by holding an asynchronous lock across the query, and pays for it.
 TEST_F(LockAcrossAwait, SerialisedPoolRunsOneQueryAtATime) {
-  workbook::Watchdog watchdog(1000ms, "6 queries through the serialised pool", &stalls);
+  workbook::Watchdog watchdog(kWatchdogBudget, "6 queries through the serialised pool", stalls,
+                              kBlockedLimit);
   ch07::SerialisedPool pool(ctx.get_executor(), db);
   const auto start = workbook::Clock::now();
   for (int i = 1; i <= kQueries; ++i) {
@@ -270,10 +280,10 @@ class LockAcrossAwaitSizes : public LockAcrossAwait,
 TEST_P(LockAcrossAwaitSizes, ConcurrentQueriesUseEveryConnectionOfThePool) {
   const std::size_t size = GetParam();
   const int queries = kNotes;
-  workbook::Watchdog watchdog(1000ms,
+  workbook::Watchdog watchdog(kWatchdogBudget,
                               std::to_string(queries) + " concurrent queries through a pool of " +
                                   std::to_string(size) + " connections",
-                              &stalls);
+                              stalls, kBlockedLimit);
   // No connection limit here: the test counts what the pool opens.
   db.set_max_connections(0);
   ch07::ConnectionPool pool(ctx.get_executor(), db, size);
@@ -295,8 +305,9 @@ using LockAcrossAwaitFinding = LockAcrossAwait;
 // the finding, so that it is reported without failing; a pool that is wrong
 // fails ConcurrentQueriesShareThePoolWithoutBlocking, and is skipped here.
 TEST_F(LockAcrossAwaitFinding, ConnectsOverlapAsInTheFix) {
-  workbook::Watchdog watchdog(1000ms, "6 concurrent queries through a pool of 2 connections",
-                              &stalls);
+  workbook::Watchdog watchdog(kWatchdogBudget,
+                              "6 concurrent queries through a pool of 2 connections", stalls,
+                              kBlockedLimit);
   db.set_max_connections(kPoolSize);
   ch07::ConnectionPool pool(ctx.get_executor(), db, kPoolSize);
   const Outcome outcome = run_concurrently(pool, kQueries);

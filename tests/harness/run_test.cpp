@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/thread_pool.hpp>
@@ -17,6 +18,7 @@
 #include <thread>
 
 #include "workbook/offload.hpp"
+#include "workbook/stall.hpp"
 #include "workbook/timer.hpp"
 #include "workbook/trace.hpp"
 #include "workbook/watchdog.hpp"
@@ -168,6 +170,61 @@ TEST(WatchdogDeathTest, SaysWhenAThreadKeptRunning) {
         }
       },
       testing::ExitedWithCode(workbook::kDeadlockExitCode), "A thread kept running all the time");
+}
+
+// With a limit on blocking, a handler asleep on the loop thread ends the run
+// once it has slept that long, long before the budget.
+TEST(WatchdogDeathTest, EndsEarlyWhenAHandlerStaysBlocked) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  EXPECT_EXIT(
+      {
+        asio::io_context ctx;
+        const workbook::StallDetector stalls(15ms);
+        workbook::Watchdog dog(60s, "a handler waiting for a future", stalls, 50ms);
+        asio::post(stalls.wrap(ctx.get_executor(), "the waiting handler"), [] {
+          std::promise<int> never;
+          never.get_future().get();  // blocks for good
+        });
+        ctx.run();
+      },
+      testing::ExitedWithCode(workbook::kDeadlockExitCode),
+      testing::AllOf(HasSubstr("deadlock: a handler waiting for a future did not complete: the "
+                               "event-loop thread has been blocked for "),
+                     HasSubstr("in handler 'the waiting handler' (asleep"),
+                     testing::Not(HasSubstr("within 60000 ms"))));
+}
+
+// A handler that keeps running is not blocked: it waits for the budget, and
+// the report says a thread kept running.
+TEST(WatchdogDeathTest, ABusyHandlerIsNotCalledBlocked) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  EXPECT_EXIT(
+      {
+        asio::io_context ctx;
+        const workbook::StallDetector stalls(15ms);
+        workbook::Watchdog dog(300ms, "a handler that never ends", stalls, 20ms);
+        asio::post(stalls.wrap(ctx.get_executor(), "the spinning handler"), [] {
+          for (volatile bool spinning = true; spinning;) {
+          }
+        });
+        ctx.run();
+      },
+      testing::ExitedWithCode(workbook::kDeadlockExitCode),
+      testing::AllOf(HasSubstr("did not complete within 300 ms of real time"),
+                     HasSubstr("A thread kept running all the time")));
+}
+
+// Sleeping now and then is not being blocked for the limit: the scope ends.
+TEST(Watchdog, AShortSleepInAHandlerIsBelowTheBlockedLimit) {
+  asio::io_context ctx;
+  const workbook::StallDetector stalls(15ms);
+  workbook::Watchdog dog(10s, "handlers that sleep a little", stalls, 200ms);
+  for (int i = 0; i < 3; ++i) {
+    asio::post(stalls.wrap(ctx.get_executor(), "a short sleep"),
+               [] { std::this_thread::sleep_for(20ms); });
+  }
+  ctx.run();
+  EXPECT_EQ(stalls.handlers(), 3u);
 }
 
 TEST(Watchdog, StaysQuietWhenTheScopeEndsInTime) {

@@ -16,6 +16,7 @@
 #include <optional>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "workbook/detail/executor_properties.hpp"
 
@@ -130,6 +131,17 @@ class StallDetector {
 
   /// True while a handler of the event loop is running. Safe to call from any thread.
   bool any_running() const;
+
+  /// A handler running now: its label, its thread (the Linux thread id), and
+  /// since when it has held that thread.
+  struct Running {
+    std::string label;                              ///< The label given to wrap().
+    int thread_id = 0;                              ///< The thread's id (gettid).
+    std::chrono::steady_clock::time_point since{};  ///< When it started this run.
+  };
+  /// The handlers running now, one per loop thread; empty if none is, or if
+  /// the detector is busy this instant (it never waits: a watchdog calls it).
+  std::vector<Running> running_now() const;
 
  private:
   std::shared_ptr<detail::StallState> state_;

@@ -35,6 +35,14 @@ class Watchdog {
   /// which handler held the event-loop thread, and since when.
   Watchdog(std::chrono::milliseconds budget, std::string what,
            const StallDetector* detector = nullptr);
+  /// As above, and ends the run early, with the same report, once a handler
+  /// of `detector` has kept its event-loop thread asleep for `blocked` without
+  /// a break: blocked on a lock, a future or a blocking call (neither running
+  /// nor waiting for a CPU, which a busy machine cannot fake). For scopes where
+  /// no handler may ever block: a deadlock is then reported after `blocked`
+  /// rather than the whole budget. The budget still ends any other hang.
+  Watchdog(std::chrono::milliseconds budget, std::string what, const StallDetector& detector,
+           std::chrono::milliseconds blocked);
   ~Watchdog();
   Watchdog(const Watchdog&) = delete;
   Watchdog& operator=(const Watchdog&) = delete;
@@ -44,10 +52,17 @@ class Watchdog {
 
  private:
   void watch();
+  // Waits until the scope ends (true) or a handler has been blocked for
+  // blocked_ (false), at most until `deadline`, looking every few milliseconds.
+  bool wait_watching_blocked(std::unique_lock<std::mutex>& lock,
+                             std::chrono::steady_clock::time_point deadline);
 
   std::chrono::milliseconds budget_;
   std::string what_;
   const StallDetector* detector_;
+  std::chrono::milliseconds blocked_{0};  // 0: wait the whole budget
+  std::string blocked_for_;               // set when the run ended early: "blocked for ..."
+
   std::mutex mutex_;
   std::condition_variable done_cv_;
   bool done_ = false;
