@@ -37,18 +37,24 @@ Watchdog::~Watchdog() {
   thread_.join();
 }
 
+std::string Watchdog::headline() const {
+  const std::string start = "deadlock: " + what_ + " did not complete";
+  if (blocked_for_.empty()) {
+    return start + " within " + std::to_string(budget_.count()) + " ms of real time";
+  }
+  return start + ": " + blocked_for_;
+}
+
 std::string Watchdog::report() const {
   std::string text =
-      blocked_for_.empty()
-          ? "deadlock: " + what_ + " did not complete within " + std::to_string(budget_.count()) +
-                " ms of real time: a thread is blocked and nothing can run on it, or the loop "
-                "is kept busy (a handler that keeps posting itself, so virtual time never moves "
-                "on).\n"
-          : "deadlock: " + what_ + " did not complete: " + blocked_for_ +
-                ", so nothing else can run on it (the watchdog ends a run once a handler has "
-                "been blocked for " +
-                std::to_string(blocked_.count()) + " ms, or after " +
-                std::to_string(budget_.count()) + " ms of real time).\n";
+      headline() +
+      (blocked_for_.empty()
+           ? ": a thread is blocked and nothing can run on it, or the loop is kept busy (a "
+             "handler that keeps posting itself, so virtual time never moves on).\n"
+           : ", so nothing else can run on it (the watchdog ends a run once a handler has been "
+             "blocked for " +
+                 std::to_string(blocked_.count()) + " ms, or after " +
+                 std::to_string(budget_.count()) + " ms of real time).\n");
   if (detector_ != nullptr) {
     if (!detector_->any_running()) {
       text +=
@@ -156,10 +162,7 @@ void Watchdog::watch() {
   // The report takes locks (the traces', the stall detector's); a stuck thread
   // may hold one of them for good. So a second, unconditional deadline ends the
   // process anyway, with a report written in advance and no lock taken.
-  std::thread([text = std::string("deadlock: ") + what_ + " did not complete " +
-                      (blocked_for_.empty()
-                           ? "within " + std::to_string(budget_.count()) + " ms of real time"
-                           : "(" + blocked_for_ + ")") +
+  std::thread([text = headline() +
                       ", and the full report could not be written (a blocked thread holds a lock "
                       "it needs).\n"] {
     std::this_thread::sleep_for(kReportGrace);

@@ -52,6 +52,9 @@ class Watchdog {
 
  private:
   void watch();
+  // "deadlock: <what> did not complete within 1000 ms of real time", or
+  // "... did not complete: the event-loop thread has been blocked for ...".
+  std::string headline() const;
   // Waits until the scope ends (true) or a handler has been blocked for
   // blocked_ (false), at most until `deadline`, looking every few milliseconds.
   bool wait_watching_blocked(std::unique_lock<std::mutex>& lock,

@@ -7,9 +7,9 @@
 
 # Pass counts per test, filled by the meter: FLAKY_RUNS[name], FLAKY_PASSES[name];
 # FLAKY_WHY[name] is how its first three failing runs failed (a crash, a hang,
-# an odd exit code, or the test's own first lines of failure), FLAKY_ABNORMAL[name]
+# an odd exit code, or the test's own first lines of failure), FLAKY_FAILED[name]
 # how many runs failed.
-declare -A FLAKY_RUNS=() FLAKY_PASSES=() FLAKY_WHY=() FLAKY_ABNORMAL=()
+declare -A FLAKY_RUNS=() FLAKY_PASSES=() FLAKY_WHY=() FLAKY_FAILED=()
 FLAKY_ORDER=()
 # How long one run of one test program may take before it counts as hanging.
 readonly FLAKY_TIMEOUT="${WORKBOOK_FLAKY_TIMEOUT:-60}"
@@ -41,10 +41,10 @@ flaky_excerpt() {
 
 # Records a failed run of NAME, and why: one line, then what the test printed
 # (its first lines of failure), kept for the first three failed runs.
-flaky_abnormal() { # NAME WHY [PRINTED]
+flaky_failed() { # NAME WHY [PRINTED]
   flaky_record "$1" 0
-  FLAKY_ABNORMAL[$1]=$((${FLAKY_ABNORMAL[$1]:-0} + 1))
-  if [[ ${FLAKY_ABNORMAL[$1]} -le 3 ]]; then
+  FLAKY_FAILED[$1]=$((${FLAKY_FAILED[$1]:-0} + 1))
+  if [[ ${FLAKY_FAILED[$1]} -le 3 ]]; then
     FLAKY_WHY[$1]+="${FLAKY_WHY[$1]:+$'\n'}$2${3:+$'\n'$3}"
   fi
 }
@@ -131,7 +131,7 @@ flaky_gtest() { # LABEL BINARY REPEAT [ARGS...]
           if [[ ${BASH_REMATCH[1]} == OK ]]; then
             flaky_record "${name}" 1
           else
-            flaky_abnormal "${name}" "run ${run} of ${repeat} failed; ${again}" "$(flaky_excerpt <<<"${said}")"
+            flaky_failed "${name}" "run ${run} of ${repeat} failed; ${again}" "$(flaky_excerpt <<<"${said}")"
           fi
           running="" said="" results=$((results + 1))
           ;;
@@ -142,9 +142,9 @@ flaky_gtest() { # LABEL BINARY REPEAT [ARGS...]
     if [[ ${rc} -eq 0 || (${rc} -eq 1 && ${results} -gt 0 && -z ${running}) ]]; then continue; fi
     why="run ${run} of ${repeat} $(exit_words "${rc}")"
     if [[ -n ${running} ]]; then
-      flaky_abnormal "${label}:${running}" "${why} in this test; ${again}" "$(flaky_excerpt <<<"${said}")"
+      flaky_failed "${label}:${running}" "${why} in this test; ${again}" "$(flaky_excerpt <<<"${said}")"
     else
-      flaky_abnormal "${label}:(the program)" "${why} outside any test; ${again}"
+      flaky_failed "${label}:(the program)" "${why} outside any test; ${again}"
     fi
   done
   rm -rf -- "${dir}"
@@ -166,12 +166,12 @@ flaky_pitfall() { # NAME BINARY SIGNATURE REPEAT
     if [[ ${rc} -eq 0 ]]; then
       flaky_record "${name}" 1
     elif [[ ${rc} -eq 124 || ${rc} -eq 137 ]]; then
-      flaky_abnormal "${name}" "run ${run} of ${repeat} $(exit_words "${rc}")"
+      flaky_failed "${name}" "run ${run} of ${repeat} $(exit_words "${rc}")"
     else
       # ExpectFailure.cmake says why: "chapter NN-slug/pitfall: the test passed ...",
       # then the test's output, whose first lines of failure say what it saw instead.
       reason=$(grep -m 1 -F "chapter ${name}:" <<<"${output}" | sed 's/^ *//' || true)
-      flaky_abnormal "${name}" "run ${run} of ${repeat}: ${reason:-$(exit_words "${rc}")}" "$(
+      flaky_failed "${name}" "run ${run} of ${repeat}: ${reason:-$(exit_words "${rc}")}" "$(
         sed -n '/^--- test output ---$/,$p' <<<"${output}" | sed 1d | flaky_excerpt)"
     fi
   done
@@ -185,14 +185,14 @@ run_flakiness_meter() { # REPEAT
   local repeat=$1 kind name binary signature threads
   local list="${BUILD_DIR}/flaky.tsv"
   [[ -f ${list} ]] || die 1 "${list} is missing: configure and build first"
-  FLAKY_RUNS=() FLAKY_PASSES=() FLAKY_WHY=() FLAKY_ABNORMAL=() FLAKY_ORDER=()
+  FLAKY_RUNS=() FLAKY_PASSES=() FLAKY_WHY=() FLAKY_FAILED=() FLAKY_ORDER=()
   while IFS=$'\t' read -r kind name binary signature; do
     [[ -n ${kind} ]] || continue
     note "  ${name} (${repeat}x)"
     case ${kind} in
       gtest)
         if [[ ! -x ${binary} ]]; then
-          flaky_abnormal "${name}:(the program)" "${binary} is missing: the build did not produce it"
+          flaky_failed "${name}:(the program)" "${binary} is missing: the build did not produce it"
           continue
         fi
         flaky_gtest "${name}" "${binary}" "${repeat}"
@@ -222,8 +222,8 @@ run_flakiness_meter() { # REPEAT
   local why
   for name in "${FLAKY_ORDER[@]}"; do
     [[ -n ${FLAKY_WHY[${name}]:-} ]] || continue
-    printf '\n%s%s: %d run(s) failed%s\n' "${RED}" "${name}" "${FLAKY_ABNORMAL[${name}]}" \
-      "$([[ ${FLAKY_ABNORMAL[${name}]} -le 3 ]] || echo ', the first three:')${RESET}"
+    printf '\n%s%s: %d run(s) failed%s\n' "${RED}" "${name}" "${FLAKY_FAILED[${name}]}" \
+      "$([[ ${FLAKY_FAILED[${name}]} -le 3 ]] || echo ', the first three:')${RESET}"
     while IFS= read -r why; do printf '  %s\n' "${why}"; done <<<"${FLAKY_WHY[${name}]}"
   done
   note "${#FLAKY_ORDER[@]} tests measured, ${failing} not passing every time" \
